@@ -1,0 +1,1 @@
+"""The embedded mock: a faithful, stateful implementation of unpause, with a fault catalogue."""

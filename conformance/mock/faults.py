@@ -1,0 +1,572 @@
+"""The fault catalogue: named, documented contract violations a real server could commit.
+
+Each fault switches on one deviation through hooks that the app consults at fixed points
+(auth, version negotiation, state transition, body, errors). ``rules`` lists the catalogue
+rules the fault breaks: a suite run against the fault must report every one of them.
+Select one with the URL prefix ``/__faults/<name>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+LATEST = "2026-06-20"
+ORIGINAL = "2025-01-01"
+
+
+def _reply(status: int, kind: str, message: str):
+    from conformance.mock.app import Reply  # the app imports this module
+
+    return Reply(status, kind, message)
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    rules: tuple[str, ...]
+    hooks: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+
+    NONE: ClassVar[Fault]
+
+    def _hook(self, name: str):
+        return self.hooks.get(name)
+
+    # -- hook points; each default is the correct behaviour --------------------------------
+    def authorized(self, header: str | None, valid: bool, token: str) -> bool:
+        hook = self._hook("authorized")
+        return hook(header, valid, token) if hook else valid
+
+    def auth_status(self) -> int:
+        return self.hooks.get("auth_status", 401)
+
+    def version(self, header: str | None, correct: str | None) -> str | None:
+        hook = self._hook("version")
+        return hook(header, correct) if hook else correct
+
+    def unknown_version_status(self) -> int:
+        return self.hooks.get("unknown_version_status", 400)
+
+    def method(self, method: str) -> None:
+        if hook := self._hook("method"):
+            hook(method)
+
+    def request_body(self, content_length: str) -> None:
+        if hook := self._hook("request_body"):
+            hook(content_length)
+
+    def group_id(self, group_id: str) -> None:
+        if hook := self._hook("group_id"):
+            hook(group_id)
+
+    def concurrent(self) -> None:
+        if hook := self._hook("concurrent"):
+            hook()
+
+    async def slow_transition(self) -> None:
+        if delay := self.hooks.get("transition_delay"):
+            await asyncio.sleep(delay)
+
+    def already_active(self) -> None:
+        if hook := self._hook("already_active"):
+            hook()
+
+    def activates(self) -> bool:
+        return self.hooks.get("activates", True)
+
+    def body(self, body: dict, version: str, group) -> dict:
+        hook = self._hook("body")
+        return hook(body, version, group) if hook else body
+
+    def success(self, status: int, body, headers: dict):
+        hook = self._hook("success")
+        return hook(status, body, headers) if hook else (status, body, headers)
+
+    def error(self, status: int, body: dict, headers: dict):
+        hook = self._hook("error")
+        return hook(status, body, headers) if hook else (status, body, headers)
+
+
+Fault.NONE = Fault("correct", "No fault: the API as documented.", ())
+
+
+def changed(version: str | None = None, **updates: Callable[[dict, Any], Any]):
+    """A body hook setting fields to computed values, in one version (or every version)."""
+
+    def hook(body: dict, body_version: str, group) -> dict:
+        if version not in (None, body_version):
+            return body
+        body = dict(body)
+        for name, compute in updates.items():
+            body[name] = compute(body, group)
+        return body
+
+    return hook
+
+
+def dropped(name: str, version: str | None = None):
+    def hook(body: dict, body_version: str, group) -> dict:
+        if version not in (None, body_version):
+            return body
+        return {k: v for k, v in body.items() if k != name}
+
+    return hook
+
+
+def raising(status: int, kind: str = "server_error", when: Callable[..., bool] = lambda *_args: True):
+    """A hook that answers ``status`` at once (when ``when`` holds for the hook's arguments)."""
+
+    def hook(*args) -> None:
+        if when(*args):
+            raise _reply(status, kind, "fault")
+
+    return hook
+
+
+def shifted(stamp: str, delta: timedelta) -> str:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) + delta
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ratio(num, den):
+    return round(num / den, 4) if den else 0.0
+
+
+def _flat_error(status, body, headers):
+    return status, {"message": body["error"]["message"]}, headers
+
+
+def _plain_error(status, body, headers):
+    return status, body["error"]["message"], headers
+
+
+FAULTS = [
+    # -- schema ------------------------------------------------------------------------------
+    Fault(
+        "missing-platform",
+        "2025-01-01 bodies omit the required platform.",
+        ("SCHEMA-REQUIRED",),
+        {"body": dropped("platform", ORIGINAL)},
+    ),
+    Fault(
+        "missing-conversion-event",
+        "2026-06-20 bodies omit conversion_event (as the page's example does).",
+        ("SCHEMA-REQUIRED",),
+        {"body": dropped("conversion_event", LATEST)},
+    ),
+    Fault(
+        "missing-campaign-id",
+        "ad_campaign is an empty object in every version.",
+        ("SCHEMA-REQUIRED",),
+        {"body": changed(ad_campaign=lambda b, g: {})},
+    ),
+    Fault(
+        "clicks-as-string",
+        "clicks is sent as a JSON string.",
+        ("SCHEMA-TYPE",),
+        {"body": changed(LATEST, clicks=lambda b, g: str(b["clicks"]))},
+    ),
+    Fault(
+        "null-spend",
+        "spend, not nullable, is null.",
+        ("SCHEMA-TYPE",),
+        {"body": changed(LATEST, spend=lambda b, g: None)},
+    ),
+    Fault(
+        "issues-null",
+        "issues, a required array, is null.",
+        ("SCHEMA-TYPE",),
+        {"body": changed(LATEST, issues=lambda b, g: None)},
+    ),
+    Fault(
+        "title-as-number",
+        "title is a number in 2025-01-01.",
+        ("SCHEMA-TYPE",),
+        {"body": changed(ORIGINAL, title=lambda b, g: 42)},
+    ),
+    Fault(
+        "status-from-other-version",
+        "2026-06-20 reports a rejected ad group as 'flagged', a 2025-01-01 value.",
+        ("SCHEMA-ENUM",),
+        {
+            "body": changed(
+                LATEST, status=lambda b, g: "flagged" if b["status"] == "rejected" else b["status"]
+            )
+        },
+    ),
+    Fault(
+        "platform-unknown",
+        "platform is 'google', not in the enum.",
+        ("SCHEMA-ENUM",),
+        {"body": changed(ORIGINAL, platform=lambda b, g: "google")},
+    ),
+    Fault(
+        "bid-type-unknown",
+        "bid_type is 'lowest_cost', not in the enum.",
+        ("SCHEMA-ENUM",),
+        {"body": changed(LATEST, bid_type=lambda b, g: "lowest_cost" if b["bid_type"] else None)},
+    ),
+    Fault(
+        "created-at-us-format",
+        "2025-01-01 created_at is '12/01/2023 05:00', not date-time.",
+        ("SCHEMA-TIMESTAMP",),
+        {"body": changed(ORIGINAL, created_at=lambda b, g: "12/01/2023 05:00")},
+    ),
+    Fault(
+        "updated-at-http-date",
+        "2026-06-20 updated_at is an HTTP date, not ISO 8601.",
+        ("SCHEMA-TIMESTAMP",),
+        {"body": changed(LATEST, updated_at=lambda b, g: "Fri, 01 Dec 2023 05:00:00 GMT")},
+    ),
+    # -- invariants --------------------------------------------------------------------------
+    Fault(
+        "ctr-as-percent",
+        "click_through_rate is a percentage (×100).",
+        ("INV-CTR",),
+        {"body": changed(LATEST, click_through_rate=lambda b, g: round(b["click_through_rate"] * 100, 4))},
+    ),
+    Fault(
+        "ctr-over-reach",
+        "click_through_rate divides clicks by reach, not impressions.",
+        ("INV-CTR",),
+        {"body": changed(LATEST, click_through_rate=lambda b, g: _ratio(b["clicks"], b["reach"]))},
+    ),
+    Fault(
+        "unique-ctr-uses-clicks",
+        "unique_click_through_rate divides clicks, not unique clicks.",
+        ("INV-UNIQUE-CTR",),
+        {
+            "body": changed(
+                LATEST,
+                unique_click_through_rate=lambda b, g: (
+                    _ratio(b["clicks"], b["impressions"]) if b["impressions"] else None
+                ),
+            )
+        },
+    ),
+    Fault(
+        "cpc-without-clicks",
+        "cost_per_click is the whole spend when there are no clicks.",
+        ("INV-CPC",),
+        {"body": changed(LATEST, cost_per_click=lambda b, g: b["cost_per_click"] or b["spend"])},
+    ),
+    Fault(
+        "cpc-inverted",
+        "cost_per_click is clicks / spend.",
+        ("INV-CPC",),
+        {
+            "body": changed(
+                LATEST, cost_per_click=lambda b, g: round(b["clicks"] / b["spend"], 2) if b["spend"] else 0.0
+            )
+        },
+    ),
+    Fault(
+        "cpm-per-impression",
+        "cost_per_mille forgets the ×1000.",
+        ("INV-CPM",),
+        {"body": changed(LATEST, cost_per_mille=lambda b, g: round(b["cost_per_mille"] / 1000, 6))},
+    ),
+    Fault(
+        "cpl-zero-when-not-goal",
+        "cost_per_lead is 0 instead of null with no leads and no lead goal.",
+        ("INV-CPL",),
+        {
+            "body": changed(
+                LATEST, cost_per_lead=lambda b, g: 0.0 if b["cost_per_lead"] is None else b["cost_per_lead"]
+            )
+        },
+    ),
+    Fault(
+        "cpp-off-by-one",
+        "cost_per_purchase divides by purchases + 1.",
+        ("INV-CPP",),
+        {
+            "body": changed(
+                LATEST,
+                cost_per_purchase=lambda b, g: (
+                    round(b["spend"] / (b["purchases"] + 1), 2) if b["purchases"] else b["cost_per_purchase"]
+                ),
+            )
+        },
+    ),
+    Fault(
+        "roas-inverted",
+        "return_on_ad_spend is spend / purchase_value.",
+        ("INV-ROAS",),
+        {"body": changed(LATEST, return_on_ad_spend=lambda b, g: _ratio(b["spend"], b["purchase_value"]))},
+    ),
+    Fault(
+        "fractional-reach",
+        "reach carries a modelled fraction (x.5).",
+        ("INV-COUNTS",),
+        {"body": changed(LATEST, reach=lambda b, g: b["reach"] + 0.5 if b["reach"] else b["reach"])},
+    ),
+    Fault(
+        "unique-clicks-exceed-clicks",
+        "unique_clicks is clicks + 1.",
+        ("INV-COUNT-ORDER",),
+        {"body": changed(LATEST, unique_clicks=lambda b, g: b["clicks"] + 1)},
+    ),
+    Fault(
+        "negative-purchase-value",
+        "purchase_value goes negative after refunds.",
+        ("INV-MONEY",),
+        {"body": changed(LATEST, purchase_value=lambda b, g: -abs(b["purchase_value"]) - 1.0)},
+    ),
+    Fault(
+        "currency-lowercase",
+        "spend_currency is lower-case ('usd').",
+        ("INV-CURRENCY",),
+        {
+            "body": changed(
+                LATEST, spend_currency=lambda b, g: b["spend_currency"] and b["spend_currency"].lower()
+            )
+        },
+    ),
+    Fault(
+        "currency-unknown",
+        "spend_currency is 'XYZ', not an ISO 4217 code.",
+        ("INV-CURRENCY",),
+        {"body": changed(LATEST, spend_currency=lambda b, g: "XYZ")},
+    ),
+    Fault(
+        "frequency-inverted",
+        "frequency is reach / impressions, below 1.",
+        ("INV-FREQUENCY",),
+        {
+            "body": changed(
+                LATEST, frequency=lambda b, g: _ratio(b["reach"], b["impressions"]) if b["reach"] else None
+            )
+        },
+    ),
+    Fault(
+        "frequency-drift",
+        "frequency is 1.5× impressions / reach (an advisory finding).",
+        ("INV-FREQUENCY-RATIO",),
+        {
+            "body": changed(
+                LATEST, frequency=lambda b, g: round(b["frequency"] * 1.5, 4) if b["frequency"] else None
+            )
+        },
+    ),
+    Fault(
+        "cbo-half-null",
+        "budget_type stays 'daily' when budget_amount is null (CBO).",
+        ("INV-CBO",),
+        {"body": changed(LATEST, budget_type=lambda b, g: b["budget_type"] or "daily")},
+    ),
+    Fault(
+        "budget-half-null",
+        "2025-01-01 budget_type stays 'daily' when budget is null.",
+        ("INV-BUDGET-PAIR",),
+        {"body": changed(ORIGINAL, budget_type=lambda b, g: b["budget_type"] or "daily")},
+    ),
+    Fault(
+        "bid-target-without-cost",
+        "desired_cost_per_result is null for target bids.",
+        ("INV-BID-TARGET",),
+        {"body": changed(LATEST, desired_cost_per_result=lambda b, g: None)},
+    ),
+    Fault(
+        "frequency-cap-everywhere",
+        "frequency_cap is set on every ad group (an advisory finding).",
+        ("INV-FREQUENCY-CAP",),
+        {"body": changed(LATEST, frequency_cap=lambda b, g: b["frequency_cap"] or {"impressions": 3})},
+    ),
+    Fault(
+        "schedule-reversed",
+        "starts_at and ends_at are swapped.",
+        ("INV-SCHEDULE",),
+        {"body": changed(LATEST, starts_at=lambda b, g: b["ends_at"], ends_at=lambda b, g: b["starts_at"])},
+    ),
+    Fault(
+        "updated-before-created",
+        "updated_at is a day before created_at.",
+        ("INV-UPDATED-AFTER-CREATED",),
+        {"body": changed(updated_at=lambda b, g: shifted(b["created_at"], timedelta(days=-1)))},
+    ),
+    # -- versioning --------------------------------------------------------------------------
+    Fault(
+        "default-is-latest",
+        "A request without Api-Version-Date gets the latest shape.",
+        ("VER-DEFAULT",),
+        {"version": lambda header, correct: LATEST if header is None else correct},
+    ),
+    Fault(
+        "version-ignored",
+        "Every request gets the original shape, whatever it asks for.",
+        ("VER-SHAPE",),
+        {"version": lambda header, correct: correct and ORIGINAL},
+    ),
+    Fault(
+        "unknown-version-served-latest",
+        "An unrecognized version gets the latest shape with 200.",
+        ("VER-UNKNOWN-400",),
+        {"version": lambda header, correct: correct or LATEST},
+    ),
+    Fault(
+        "unknown-version-422",
+        "An unrecognized version gets 422, not 400.",
+        ("VER-UNKNOWN-400",),
+        {"unknown_version_status": 422},
+    ),
+    Fault(
+        "version-prefix-match",
+        "Any value starting with a registered version is accepted as it.",
+        ("VER-UNKNOWN-400",),
+        {
+            "version": lambda header, correct: (
+                correct or next((v for v in (LATEST, ORIGINAL) if header and header.startswith(v)), None)
+            )
+        },
+    ),
+    Fault(
+        "platform-leaks-into-latest",
+        "2026-06-20 bodies also carry platform.",
+        ("VER-NO-LEAK",),
+        {"body": changed(LATEST, platform=lambda b, g: g.platform)},
+    ),
+    Fault(
+        "metrics-leak-into-original",
+        "2025-01-01 bodies also carry clicks and impressions.",
+        ("VER-NO-LEAK",),
+        {
+            "body": changed(
+                ORIGINAL, clicks=lambda b, g: g.raw.clicks, impressions=lambda b, g: g.raw.impressions
+            )
+        },
+    ),
+    # -- auth --------------------------------------------------------------------------------
+    Fault(
+        "auth-missing-accepted",
+        "A request with no Authorization is served.",
+        ("AUTH-401",),
+        {"authorized": lambda header, valid, token: valid or header is None},
+    ),
+    Fault(
+        "auth-any-bearer",
+        "Any bearer token is accepted.",
+        ("AUTH-401",),
+        {"authorized": lambda header, valid, token: valid or (header or "").lower().startswith("bearer ")},
+    ),
+    Fault(
+        "auth-raw-token",
+        "The token without 'Bearer' is accepted.",
+        ("AUTH-401",),
+        {"authorized": lambda header, valid, token: valid or header == token},
+    ),
+    Fault("auth-403", "A bad token gets 403, not 401.", ("AUTH-401",), {"auth_status": 403}),
+    # -- errors ------------------------------------------------------------------------------
+    Fault(
+        "not-found-500",
+        "An unknown id crashes with 500.",
+        ("ERR-NOT-FOUND", "ERR-NO-5XX"),
+        {"error": lambda s, b, h: (500, b, h) if s == 404 else (s, b, h)},
+    ),
+    Fault(
+        "not-found-400",
+        "An unknown id gets 400, not 404.",
+        ("ERR-NOT-FOUND",),
+        {"error": lambda s, b, h: (400, b, h) if b["error"]["type"] == "not_found" else (s, b, h)},
+    ),
+    Fault(
+        "error-envelope-flat",
+        "4xx bodies are {'message': …}, not the envelope.",
+        ("ERR-ENVELOPE",),
+        {"error": _flat_error},
+    ),
+    Fault(
+        "error-plain-text",
+        "4xx bodies are text/plain.",
+        ("ERR-JSON", "ERR-ENVELOPE"),
+        {"error": _plain_error},
+    ),
+    Fault(
+        "long-id-500",
+        "An id longer than 200 characters crashes with 500.",
+        ("ERR-NOT-FOUND", "ERR-NO-5XX"),
+        {"group_id": raising(500, when=lambda group_id: len(group_id) > 200)},
+    ),
+    Fault(
+        "method-500",
+        "GET on the path crashes with 500.",
+        ("ERR-METHOD", "ERR-NO-5XX"),
+        {"method": raising(500)},
+    ),
+    Fault(
+        "request-body-500",
+        "A request body on the POST crashes with 500.",
+        ("ERR-METHOD", "ERR-NO-5XX"),
+        {"request_body": raising(500, when=lambda length: length not in ("", "0"))},
+    ),
+    Fault(
+        "frequency-nan",
+        "frequency is NaN when there is no reach.",
+        ("ERR-JSON",),
+        {"body": changed(LATEST, frequency=lambda b, g: float("nan") if not b["reach"] else b["frequency"])},
+    ),
+    Fault(
+        "success-as-html",
+        "200 bodies are labelled text/html.",
+        ("ERR-JSON",),
+        {"success": lambda s, b, h: (s, json.dumps(b), h)},
+    ),
+    # -- state -------------------------------------------------------------------------------
+    Fault(
+        "unpause-noop",
+        "Unpause answers 200 but leaves a paused ad group paused.",
+        ("BEH-ACTIVATES",),
+        {"activates": False},
+    ),
+    Fault(
+        "reports-paused",
+        "Unpause activates the ad group but answers with status 'paused'.",
+        ("BEH-ACTIVATES",),
+        {"body": changed(status=lambda b, g: "paused" if b["status"] == "active" else b["status"])},
+    ),
+    Fault(
+        "second-unpause-409",
+        "Unpausing an active ad group gets 409.",
+        ("BEH-IDEMPOTENT",),
+        {"already_active": raising(409, "conflict")},
+    ),
+    Fault(
+        "wrong-id-echo",
+        "The returned id is the ad campaign's id.",
+        ("BEH-ID-ECHO",),
+        {"body": changed(id=lambda b, g: g.ad_campaign_id)},
+    ),
+    Fault(
+        "concurrent-500",
+        "Overlapping unpauses of one ad group crash with 500.",
+        ("BEH-CONCURRENT",),
+        {"concurrent": raising(500), "transition_delay": 0.05},
+    ),
+    # -- cross-version -----------------------------------------------------------------------
+    Fault(
+        "title-differs",
+        "2026-06-20 titles carry a version suffix.",
+        ("XVER-CONSISTENT",),
+        {"body": changed(LATEST, title=lambda b, g: f"{b['title']} (v2)" if b["title"] else "untitled")},
+    ),
+    Fault(
+        "budget-in-cents",
+        "2025-01-01 budget is in cents.",
+        ("XVER-CONSISTENT",),
+        {"body": changed(ORIGINAL, budget=lambda b, g: b["budget"] and round(b["budget"] * 100))},
+    ),
+    Fault(
+        "created-at-shifted",
+        "2026-06-20 created_at is an hour later than 2025-01-01's.",
+        ("XVER-CONSISTENT",),
+        {"body": changed(LATEST, created_at=lambda b, g: shifted(b["created_at"], timedelta(hours=1)))},
+    ),
+]
+
+CATALOGUE: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
+assert len(CATALOGUE) == len(FAULTS), "fault names are unique"

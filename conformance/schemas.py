@@ -1,0 +1,144 @@
+"""Load the hand-written schemas and the version registry; compile validators once.
+
+Everything version-specific comes from ``schemas/versions.json``: adding a version is data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+SCHEMAS_DIR = Path(
+    os.environ.get("CONFORMANCE_SCHEMAS_DIR", Path(__file__).resolve().parent.parent / "schemas")
+)
+
+
+def parse_iso8601(value: str) -> datetime:
+    """Parse an ISO 8601 date or date-time; raise ValueError when it is not one.
+
+    Python 3.11's fromisoformat accepts the extended and basic forms, fractions and offsets
+    (and 'Z'), which is the reasonable reading of the docs' bare 'ISO 8601'.
+    """
+    if not isinstance(value, str) or not value[:4].isdigit():
+        raise ValueError(f"not an ISO 8601 timestamp: {value!r}")
+    return datetime.fromisoformat(value)
+
+
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("iso8601", raises=ValueError)
+def _is_iso8601(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # formats only judge strings; type judges the rest
+    parse_iso8601(value)
+    return True
+
+
+@dataclass(frozen=True)
+class Version:
+    """One registered API version and its compiled 200-body validator."""
+
+    name: str
+    schema: dict[str, Any]
+    source: str
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(self.schema["properties"])
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        return _validator(self.schema["$id"])
+
+    def errors(self, body: Any) -> list[str]:
+        """Every schema violation of ``body``, as 'path: message' lines (empty when valid)."""
+        return format_errors(self.validator, body)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@cache
+def registry_data() -> dict[str, Any]:
+    return _load(SCHEMAS_DIR / "versions.json")
+
+
+@cache
+def schema_documents() -> dict[str, dict[str, Any]]:
+    """Every schema file under schemas/, keyed by its $id."""
+    documents = {}
+    for path in sorted(SCHEMAS_DIR.rglob("*.json")):
+        document = _load(path)
+        if "$schema" in document:
+            documents[document["$id"]] = document
+    return documents
+
+
+@cache
+def ref_registry() -> Registry:
+    return Registry().with_resources(
+        (uri, Resource.from_contents(document)) for uri, document in schema_documents().items()
+    )
+
+
+@cache
+def _validator(schema_id: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        schema_documents()[schema_id], registry=ref_registry(), format_checker=FORMAT_CHECKER
+    )
+
+
+def format_errors(validator: Draft202012Validator, instance: Any) -> list[str]:
+    lines = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(part) for part in error.absolute_path) or "(body)"
+        lines.append(f"{where}: {error.message}")
+    return lines
+
+
+def schema_for_file(relative: str) -> dict[str, Any]:
+    return _load(SCHEMAS_DIR / relative)
+
+
+@cache
+def versions() -> dict[str, Version]:
+    """All registered versions, in registry order."""
+    data = registry_data()
+    return {
+        name: Version(name=name, schema=schema_for_file(entry["ad_group"]), source=entry["source"])
+        for name, entry in data["versions"].items()
+    }
+
+
+def default_version() -> Version:
+    return versions()[registry_data()["default"]]
+
+
+def latest_version() -> Version:
+    return versions()[registry_data()["latest"]]
+
+
+@cache
+def error_schema() -> dict[str, Any]:
+    return schema_for_file(registry_data()["error"])
+
+
+def error_envelope_errors(body: Any) -> list[str]:
+    return format_errors(_validator(error_schema()["$id"]), body)
+
+
+def fields_only_in_other_versions(version: Version) -> frozenset[str]:
+    """Top-level fields some other version has and this one does not (a version leak)."""
+    others = set().union(*(v.fields for v in versions().values() if v.name != version.name))
+    return frozenset(others - version.fields)
