@@ -1,1 +1,236 @@
+"""The suite's pytest plugin: target options, the session's client and mock, hypothesis
+profiles, allure labels (version → area → rule), attachments and the findings summary."""
 
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import allure
+import hypothesis
+import pytest
+
+from conformance import __version__, rules, schemas
+from conformance.checks import RuleFailure, Verdicts
+from conformance.http import ApiClient, Redactor
+from conformance.target import Target, add_options, resolve
+
+TARGET = pytest.StashKey[Target]()
+VERDICTS = pytest.StashKey[Verdicts]()
+SEED = pytest.StashKey[int]()
+CLIENT = pytest.StashKey[ApiClient]()
+
+hypothesis.settings.register_profile(
+    "quick",
+    max_examples=25,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.function_scoped_fixture],
+)
+hypothesis.settings.register_profile(
+    "thorough",
+    parent=hypothesis.settings.get_profile("quick"),
+    max_examples=300,
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+    parser.addoption(
+        "--verdicts-json",
+        default=None,
+        help="write every test's outcome and the rules it found broken to this JSON file",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # pick and print a seed before hypothesis's own plugin reads the option, so every run can be replayed
+    if config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
+    config.stash[SEED] = int(config.getoption("hypothesis_seed"))
+    if config.getoption("hypothesis_profile", None) is None:
+        profile = "thorough" if os.environ.get("CI") == "true" else "quick"
+        config.option.hypothesis_profile = profile
+        hypothesis.settings.load_profile(profile)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # after pytest-base-url has read --base-url/PYTEST_BASE_URL/ini; raises before any request
+    config = session.config
+    target = resolve(config)
+    config.stash[TARGET] = target
+    config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    target = config.stash.get(TARGET, None)
+    where = "embedded mock" if target is None or target.embedded else target.base_url
+    if target is not None and target.mock_fault:
+        where += f" with fault {target.mock_fault}"
+    return [
+        f"conformance {__version__}: target {where}; versions {', '.join(target.versions) if target else '-'}",
+        f"hypothesis profile {config.getoption('hypothesis_profile')}, seed {config.stash[SEED]} "
+        f"(replay with --hypothesis-seed={config.stash[SEED]})",
+    ]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    return pytestconfig.stash[TARGET]
+
+
+@pytest.fixture(scope="session")
+def verdicts(pytestconfig: pytest.Config) -> Verdicts:
+    return pytestconfig.stash[VERDICTS]
+
+
+@pytest.fixture(scope="session")
+def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
+    """The session's one keep-alive client, against the target or the embedded mock."""
+    mock = None
+    base_url = target.base_url
+    if target.embedded:
+        from conformance.mock.server import MockServer
+
+        mock = MockServer(target.token, target.mock_seed).start()
+        base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
+    client = ApiClient(
+        base_url,
+        token=target.token,
+        timeout=target.timeout,
+        rate_limit=target.rate_limit,
+        redactor=verdicts.redact,
+    )
+    pytestconfig.stash[CLIENT] = client
+    try:
+        yield client
+    finally:
+        client.close()
+        if mock is not None:
+            mock.stop()
+
+
+@pytest.fixture(scope="session")
+def tolerance(target: Target) -> rules.Tolerance:
+    return target.tolerance
+
+
+def rule_ids_of(item: pytest.Item) -> list[str]:
+    ids = [rule for marker in item.iter_markers("rule") for rule in marker.args]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "rule_id" in callspec.params:
+        ids.append(callspec.params["rule_id"])
+    return ids
+
+
+def version_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("version") if callspec is not None else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    catalogue = rules.catalogue()
+    for item in items:
+        for rule_id in rule_ids_of(item):
+            if rule_id not in catalogue:
+                raise pytest.UsageError(
+                    f"{item.nodeid} names rule {rule_id}, which is not in schemas/rules.yaml"
+                )
+
+
+OUTCOMES = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call" or report.failed or report.skipped:
+        broken = []
+        if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
+            broken = sorted({v.rule for v in call.excinfo.value.violations})
+        elif hasattr(report, "wasxfail"):
+            broken = [word for word in report.wasxfail.split() if word.rstrip(",") in rules.catalogue()]
+            broken = [word.rstrip(",") for word in broken]
+        item.config.stash.setdefault(OUTCOMES, []).append(
+            {
+                "test": item.nodeid,
+                "when": report.when,
+                "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
+                "rules": broken,
+                "version": version_of(item),
+                "declared": rule_ids_of(item),
+            }
+        )
+    api = item.funcargs.get("api") if hasattr(item, "funcargs") else None
+    if report.when == "call" and api is not None and (report.failed or hasattr(report, "wasxfail")):
+        redact = item.config.stash[VERDICTS].redact
+        for number, exchange in enumerate(api.exchanges[-6:], 1):
+            allure.attach(
+                exchange.curl(redact), name=f"{number}. curl", attachment_type=allure.attachment_type.TEXT
+            )
+            allure.attach(
+                exchange.describe_request(redact),
+                name=f"{number}. request",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+            allure.attach(
+                exchange.describe_response(redact),
+                name=f"{number}. response",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+    return report
+
+
+def label(item: pytest.Item) -> None:
+    """Allure grouping: epic = API version, feature = area, story = rule."""
+    catalogue = rules.catalogue()
+    ids = rule_ids_of(item)
+    version = version_of(item) or "all versions"
+    allure.dynamic.epic(f"API {version}")
+    areas = sorted({catalogue[rule_id].area for rule_id in ids}) or ["fuzz"]
+    allure.dynamic.feature(" + ".join(areas))
+    for rule_id in ids:
+        rule = catalogue[rule_id]
+        allure.dynamic.story(rule_id)
+        allure.dynamic.tag(rule.level)
+        allure.dynamic.description(
+            f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = session.config.getoption("verdicts_json")
+    if path:
+        client = session.config.stash.get(CLIENT, None)
+        api_count = client.count if client is not None else 0
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(
+                {
+                    "exitstatus": int(exitstatus),
+                    "outcomes": session.config.stash.get(OUTCOMES, []),
+                    "findings": [f.__dict__ for f in session.config.stash[VERDICTS].findings]
+                    if VERDICTS in session.config.stash
+                    else [],
+                    "requests": api_count,
+                },
+                handle,
+                indent=1,
+            )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    verdicts = config.stash.get(VERDICTS, None)
+    if verdicts is None or not verdicts.findings:
+        return
+    terminalreporter.section("advisory findings (SHOULD rules; --strict makes them fail)")
+    for finding in verdicts.findings[:50]:
+        terminalreporter.write_line(f"{finding.rule} [{finding.version}] {finding.message}")
+    if len(verdicts.findings) > 50:
+        terminalreporter.write_line(f"… {len(verdicts.findings) - 50} more")
+
+
+def versions_selected(config: pytest.Config) -> list[schemas.Version]:
+    return [schemas.versions()[name] for name in config.stash[TARGET].versions]

@@ -381,3 +381,12 @@ def body_violations(version: schemas.Version, body: Any, tol: Tolerance | None =
         + version_leak_violations(version, body)
         + invariant_violations(version, body, tol)
     )
+
+
+SCHEMA_RULES = ("SCHEMA-REQUIRED", "SCHEMA-TYPE", "SCHEMA-ENUM", "SCHEMA-TIMESTAMP")
+
+
+def body_rule_ids(version: str) -> list[str]:
+    """The rules judged on a 200 body of ``version``, in catalogue order."""
+    body_rules = {*SCHEMA_RULES, "VER-NO-LEAK", *BODY_CHECKS}
+    return [r.id for r in catalogue().values() if r.id in body_rules and r.applies_to(version)]

@@ -50,6 +50,14 @@ class Version:
     name: str
     schema: dict[str, Any]
     source: str
+    shared_fields: dict[str, str]  # concept -> JSON pointer, compared across versions
+
+    def shared(self, body: dict, concept: str) -> Any:
+        """The value of a cross-version concept in ``body`` (None when absent)."""
+        node: Any = body
+        for part in self.shared_fields[concept].strip("/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
 
     @property
     def fields(self) -> frozenset[str]:
@@ -116,7 +124,12 @@ def versions() -> dict[str, Version]:
     """All registered versions, in registry order."""
     data = registry_data()
     return {
-        name: Version(name=name, schema=schema_for_file(entry["ad_group"]), source=entry["source"])
+        name: Version(
+            name=name,
+            schema=schema_for_file(entry["ad_group"]),
+            source=entry["source"],
+            shared_fields=entry.get("shared_fields", {}),
+        )
         for name, entry in data["versions"].items()
     }
 

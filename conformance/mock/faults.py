@@ -101,10 +101,8 @@ def changed(version: str | None = None, **updates: Callable[[dict, Any], Any]):
     def hook(body: dict, body_version: str, group) -> dict:
         if version not in (None, body_version):
             return body
-        body = dict(body)
-        for name, compute in updates.items():
-            body[name] = compute(body, group)
-        return body
+        # every value is computed from the body as rendered, so swaps work
+        return {**body, **{name: compute(body, group) for name, compute in updates.items()}}
 
     return hook
 

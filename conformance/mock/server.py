@@ -19,6 +19,8 @@ class MockServer:
         self.api = MockApi(token, seed)
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # accepted connections inherit this; without it, keep-alive replies wait ~40 ms (Nagle + delayed ACK)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.socket.bind((host, port))
         self.host, self.port = self.socket.getsockname()[:2]
         config = uvicorn.Config(

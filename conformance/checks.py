@@ -1,0 +1,155 @@
+"""Assertion helpers, one per response envelope (web-platform-tests style).
+
+Every failure message starts with the rule id, names the version, shows the request as curl
+(token redacted) and the offending part of the response. SHOULD rules do not fail: they are
+recorded as advisory findings (they fail only with --strict).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pytest
+
+from conformance import rules, schemas
+from conformance.http import Exchange, Redactor
+
+
+class RuleFailure(AssertionError):
+    """A MUST rule (or, under --strict, a SHOULD rule) is broken."""
+
+    def __init__(
+        self, violations: list[rules.Violation], exchange: Exchange | None, redact: Redactor, context: str
+    ):
+        self.violations = violations
+        ids = sorted({v.rule for v in violations})
+        lines = [f"{', '.join(ids)}: {context}"]
+        catalogue = rules.catalogue()
+        for rule_id in ids:
+            rule = catalogue[rule_id]
+            lines.append(f"  [{rule.level}] {rule.id}: {rule.text}")
+            lines.append(f'    docs: "{rule.quote}" ({rule.source})')
+        lines += [f"  - {redact(str(v))}" for v in violations[:25]]
+        if len(violations) > 25:
+            lines.append(f"  … and {len(violations) - 25} more")
+        if exchange is not None:
+            lines.append(f"  request: {exchange.curl(redact)}")
+            lines.append(f"  response: {_summary(exchange, redact)}")
+        super().__init__("\n".join(lines))
+
+
+def _summary(exchange: Exchange, redact: Redactor, limit: int = 600) -> str:
+    if exchange.error:
+        return redact(f"no response ({exchange.error})")
+    body = exchange.response_body[:limit].decode("utf-8", "replace")
+    more = " …" if len(exchange.response_body) > limit else ""
+    return redact(f"HTTP {exchange.status} {exchange.content_type or '(no content type)'} {body}{more}")
+
+
+@dataclass
+class Finding:
+    rule: str
+    version: str
+    message: str
+    curl: str
+
+
+class Verdicts:
+    """Collects SHOULD findings for the terminal summary and the reports."""
+
+    def __init__(self, strict: bool, redact: Redactor):
+        self.strict = strict
+        self.redact = redact
+        self.findings: list[Finding] = []
+        self.lock = threading.Lock()
+
+    def judge(
+        self, violations: Iterable[rules.Violation], exchange: Exchange | None, context: str, version: str
+    ):
+        """Fail on MUST violations; record SHOULD ones (and fail on them too under --strict)."""
+        violations = list(violations)
+        catalogue = rules.catalogue()
+        blocking = [v for v in violations if catalogue[v.rule].blocking or self.strict]
+        advisory = [v for v in violations if v not in blocking]
+        curl = exchange.curl(self.redact) if exchange else ""
+        with self.lock:
+            self.findings += [Finding(v.rule, version, self.redact(v.message), curl) for v in advisory]
+        if blocking:
+            raise RuleFailure(blocking, exchange, self.redact, context)
+        if advisory:
+            ids = ", ".join(sorted({v.rule for v in advisory}))
+            pytest.xfail(self.redact(f"SHOULD {ids} (advisory finding): {advisory[0].message}"))
+
+
+def violation(rule_id: str, message: str) -> rules.Violation:
+    assert rule_id in rules.catalogue(), f"unknown rule {rule_id}"
+    return rules.Violation(rule_id, message)
+
+
+def json_violations(exchange: Exchange) -> list[rules.Violation]:
+    """ERR-JSON and ERR-NO-5XX for any response."""
+    found = []
+    if exchange.error:
+        return [violation("ERR-JSON", f"no response: {exchange.error}")]
+    if exchange.status is not None and exchange.status >= 500:
+        found.append(violation("ERR-NO-5XX", f"answered {exchange.status}"))
+    media_type = exchange.content_type.split(";")[0].strip().lower()
+    if not (media_type == "application/json" or media_type.endswith("+json")):
+        found.append(violation("ERR-JSON", f"content type {exchange.content_type or '(none)'!r} is not JSON"))
+    try:
+        exchange.json()
+    except (ValueError, UnicodeDecodeError) as error:
+        found.append(violation("ERR-JSON", f"body is not valid JSON: {error}"))
+    return found
+
+
+def error_violations(exchange: Exchange, rule_id: str, expected: Iterable[int]) -> list[rules.Violation]:
+    """Status in ``expected`` (under ``rule_id``), a JSON body, and the error envelope."""
+    expected = tuple(expected)
+    found = json_violations(exchange)
+    if exchange.status not in expected:
+        found.append(
+            violation(rule_id, f"answered {exchange.status}, expected {' or '.join(map(str, expected))}")
+        )
+    if exchange.status is not None and 400 <= exchange.status < 500:
+        try:
+            body = exchange.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        found += [violation("ERR-ENVELOPE", e) for e in schemas.error_envelope_errors(body)]
+    return found
+
+
+def success_violations(
+    exchange: Exchange,
+    version: schemas.Version,
+    tolerance: rules.Tolerance,
+    *,
+    status_rule: str,
+    rule_ids: Iterable[str] | None = None,
+) -> list[rules.Violation]:
+    """A 200 (else ``status_rule`` breaks) with a JSON body; then the body rules of ``version``
+    (all of them, or only ``rule_ids``)."""
+    found = json_violations(exchange)
+    if exchange.status != 200:
+        found.append(violation(status_rule, f"unpause answered {exchange.status}, not 200"))
+        return found
+    try:
+        body = exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        return found
+    body_found = rules.body_violations(version, body, tolerance)
+    if rule_ids is not None:
+        wanted = set(rule_ids)
+        body_found = [v for v in body_found if v.rule in wanted]
+    return found + body_found
+
+
+def body_of(exchange: Exchange) -> dict | None:
+    try:
+        body = exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None

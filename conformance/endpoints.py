@@ -1,0 +1,30 @@
+"""Paths and headers of the endpoint under test, so tests spell requests the same way."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from conformance.http import ApiClient, Exchange
+
+VERSION_HEADER = "Api-Version-Date"
+
+
+def unpause_path(group_id: str) -> str:
+    return f"/ad_groups/{quote(group_id, safe='')}/unpause"
+
+
+def pause_path(group_id: str) -> str:
+    return f"/ad_groups/{quote(group_id, safe='')}/pause"
+
+
+def version_header(version: str | None, name: str = VERSION_HEADER) -> dict[str, str]:
+    """The Api-Version-Date header for ``version``; none at all for None (the default shape)."""
+    return {} if version is None else {name: version}
+
+
+def pause(api: ApiClient, group_id: str) -> Exchange:
+    """Set-up: return an ad group to paused (POST /ad_groups/{id}/pause, the inverse of unpause)."""
+    exchange = api.post(pause_path(group_id), headers=api.auth)
+    if exchange.status != 200:
+        raise RuntimeError(f"set-up failed: pause of {group_id} answered {exchange.status or exchange.error}")
+    return exchange

@@ -1,0 +1,217 @@
+"""One HTTP client for the suites: keep-alive, timeouts, rate limit, 429 Retry-After, and a
+record of every exchange with every secret redacted (attachments, curl lines, messages)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shlex
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+REDACTED = "[REDACTED]"
+MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
+
+
+class Redactor:
+    """Replaces every configured secret, wherever it appears, by [REDACTED]."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as sent and received."""
+
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes = b""
+    error: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        return next((v for k, v in self.response_headers if k.lower() == "content-type"), "")
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.response_headers if k.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        """The body parsed as strict JSON (NaN and Infinity are not JSON); ValueError if not."""
+
+        def reject(constant: str) -> Any:
+            raise ValueError(f"{constant} is not JSON")
+
+        return json.loads(self.response_body.decode("utf-8"), parse_constant=reject)
+
+    def curl(self, redact: Redactor) -> str:
+        parts = ["curl", "-sS", "-X", self.method, shlex.quote(redact(self.url))]
+        for name, value in self.request_headers:
+            if name.lower() in (
+                "host",
+                "content-length",
+                "accept-encoding",
+                "connection",
+                "user-agent",
+                "accept",
+            ):
+                continue
+            parts += ["-H", shlex.quote(redact(f"{name}: {value}"))]
+        if self.request_body:
+            parts += ["--data-binary", shlex.quote(redact(self.request_body.decode("utf-8", "replace")))]
+        return " ".join(parts)
+
+    def describe_request(self, redact: Redactor) -> str:
+        headers = "\n".join(f"{k}: {v}" for k, v in self.request_headers)
+        body = self.request_body.decode("utf-8", "replace")
+        return redact(f"{self.method} {self.url}\n{headers}\n\n{body}".rstrip())
+
+    def describe_response(self, redact: Redactor, limit: int = 20_000) -> str:
+        if self.error:
+            return redact(f"(no response: {self.error})")
+        headers = "\n".join(f"{k}: {v}" for k, v in self.response_headers)
+        text = self.response_body[:limit].decode("utf-8", "replace")
+        with contextlib.suppress(ValueError):
+            text = json.dumps(self.json(), indent=2, ensure_ascii=False)[:limit]
+        return redact(f"HTTP {self.status}\n{headers}\n\n{text}")
+
+
+class RateLimiter:
+    """At most ``per_second`` requests per second across threads (0 means unlimited)."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.lock = threading.Lock()
+        self.next_slot = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class ApiClient:
+    """A keep-alive httpx client against the target, recording exchanges for the reports."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str,
+        timeout: float = 10.0,
+        rate_limit: float = 0.0,
+        max_body: int = 5_000_000,
+        retries_on_429: int = 3,
+        redactor: Redactor | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.redact = redactor or Redactor([token])
+        self.limiter = RateLimiter(rate_limit)
+        self.max_body = max_body
+        self.retries_on_429 = retries_on_429
+        self.http = httpx.Client(
+            timeout=timeout, follow_redirects=False, limits=httpx.Limits(max_connections=20)
+        )
+        self.local = threading.local()
+        self.count = 0
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The valid Authorization header for the target."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """Exchanges recorded on this thread since the last ``begin()``."""
+        if not hasattr(self.local, "exchanges"):
+            self.local.exchanges = []
+        return self.local.exchanges
+
+    def begin(self) -> None:
+        self.local.exchanges = []
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, content: bytes = b""
+    ) -> Exchange:
+        url = self.url(path)
+        for attempt in range(self.retries_on_429 + 1):
+            exchange = self._send(method, url, headers or {}, content)
+            retry_after = _retry_after(exchange) if exchange.status == 429 else None
+            if retry_after is None or attempt == self.retries_on_429:
+                return exchange
+            time.sleep(retry_after)
+        raise AssertionError("unreachable")
+
+    def post(self, path: str, *, headers: dict[str, str] | None = None, content: bytes = b"") -> Exchange:
+        return self.request("POST", path, headers=headers, content=content)
+
+    def _send(self, method: str, url: str, headers: dict[str, str], content: bytes) -> Exchange:
+        self.limiter.wait()
+        request = self.http.build_request(method, httpx.URL(url), headers=headers, content=content)
+        exchange = Exchange(method, str(request.url), list(request.headers.items()), content)
+        self.exchanges.append(exchange)
+        self.count += 1
+        started = time.monotonic()
+        try:
+            response = self.http.send(request, stream=True)
+            try:
+                exchange.status = response.status_code
+                exchange.response_headers = list(response.headers.items())
+                exchange.response_body = self._read_capped(response)
+            finally:
+                response.close()
+        except httpx.LocalProtocolError:
+            raise  # the suite built an invalid request: an error in the suite, not in the target
+        except httpx.HTTPError as error:
+            exchange.error = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
+        finally:
+            exchange.elapsed = time.monotonic() - started
+        return exchange
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise httpx.DecodingError(f"body larger than the {self.max_body}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _retry_after(exchange: Exchange) -> float | None:
+    value = exchange.header("retry-after")
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        return 1.0  # an HTTP-date: wait a second rather than parse clocks
+    if not math.isfinite(seconds) or seconds > MAX_RETRY_AFTER:
+        return None
+    return max(seconds, 0.0)

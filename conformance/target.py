@@ -1,0 +1,179 @@
+"""The target under test: options, environment and ini resolved once, and the production guard."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance import rules, schemas
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Target:
+    base_url: str | None  # None: the embedded mock, started by the session
+    token: str
+    ad_group_ids: list[str]
+    versions: list[str]
+    use_pause: bool
+    timeout: float
+    rate_limit: float
+    strict: bool
+    tolerance: rules.Tolerance
+    mock_seed: int = 0
+    mock_fault: str | None = None
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "unpause conformance target")
+    group.addoption(
+        "--api-token",
+        default=os.environ.get("CONFORMANCE_API_TOKEN"),
+        help="bearer token for the target (env CONFORMANCE_API_TOKEN); never printed",
+    )
+    group.addoption(
+        "--ad-group-id",
+        action="append",
+        default=None,
+        help="an ad group the suite may unpause and pause, repeatable (env CONFORMANCE_AD_GROUP_IDS)",
+    )
+    group.addoption(
+        "--api-version",
+        action="append",
+        default=None,
+        help="restrict the run to this registered version, repeatable (default: all)",
+    )
+    group.addoption(
+        "--use-pause",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="state tests may call POST /ad_groups/{id}/pause as set-up (default on)",
+    )
+    group.addoption(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="allow state-changing requests to this non-loopback host, repeatable",
+    )
+    group.addoption("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    group.addoption("--rate-limit", type=float, default=0.0, help="requests per second, 0 for none (default)")
+    group.addoption(
+        "--ratio-tolerance",
+        type=float,
+        default=rules.Tolerance.ratio,
+        help="absolute tolerance on ratios (default 0.00005: 4 decimal places)",
+    )
+    group.addoption(
+        "--money-tolerance",
+        type=float,
+        default=rules.Tolerance.money,
+        help="absolute tolerance on money (default 0.005: cents)",
+    )
+    group.addoption("--mock-seed", type=int, default=0, help="dataset seed of the embedded mock")
+    group.addoption(
+        "--mock-fault",
+        default=None,
+        help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",
+    )
+    parser.addini(
+        "conformance_allowed_hosts",
+        type="linelist",
+        default=[],
+        help="non-loopback hosts state-changing requests may go to",
+    )
+
+
+def resolve(config: pytest.Config) -> Target:
+    """Options > environment > ini; raises UsageError before any request when something is off."""
+    option = config.getoption
+    base_url = option("base_url") or None
+    registered = list(schemas.versions())
+    versions = option("api_version") or registered
+    unknown = [v for v in versions if v not in registered]
+    if unknown:
+        raise pytest.UsageError(
+            f"--api-version {', '.join(unknown)} is not registered (known: {', '.join(registered)})"
+        )
+    fault = option("mock_fault")
+    if fault:
+        from conformance.mock.faults import CATALOGUE
+
+        if fault not in CATALOGUE:
+            raise pytest.UsageError(f"--mock-fault {fault!r} is not in the fault catalogue")
+        if base_url:
+            raise pytest.UsageError("--mock-fault selects the embedded mock: drop --base-url")
+    ids = option("ad_group_id") or _csv(os.environ.get("CONFORMANCE_AD_GROUP_IDS"))
+    token = option("api_token")
+    if base_url is None:
+        from conformance.mock.dataset import build_dataset
+
+        token = token or secrets.token_urlsafe(24)
+        ids = ids or [group.id for group in build_dataset(option("mock_seed"))]
+    else:
+        guard(
+            base_url,
+            option("allow_host")
+            + config.getini("conformance_allowed_hosts")
+            + _csv(os.environ.get("CONFORMANCE_ALLOWED_HOSTS")),
+        )
+        if not token:
+            raise pytest.UsageError(
+                "--base-url needs --api-token (or CONFORMANCE_API_TOKEN): a valid bearer token"
+            )
+        if not ids:
+            raise pytest.UsageError(
+                "--base-url needs at least one --ad-group-id (or CONFORMANCE_AD_GROUP_IDS): "
+                "the ad groups the suite may unpause and pause"
+            )
+    return Target(
+        base_url=base_url,
+        token=token,
+        ad_group_ids=list(dict.fromkeys(ids)),
+        versions=versions,
+        use_pause=option("use_pause"),
+        timeout=option("request_timeout"),
+        rate_limit=option("rate_limit"),
+        strict=bool(option("strict")),  # pytest's own --strict: all its strictness, and SHOULD findings fail
+        tolerance=rules.Tolerance(ratio=option("ratio_tolerance"), money=option("money_tolerance")),
+        mock_seed=option("mock_seed"),
+        mock_fault=fault,
+        secrets=[token],
+    )
+
+
+def guard(base_url: str, allowed: list[str]) -> None:
+    """State-changing requests go only to loopback or allowlisted hosts: refuse anything else."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"--base-url {base_url!r} is not an http(s) URL")
+    host = parts.hostname
+    if is_loopback(host) or host in {h.strip().lower() for h in allowed}:
+        return
+    raise pytest.UsageError(
+        f"refusing to run: {host} is not loopback and not on the allowlist. The suite unpauses and pauses "
+        f"ad groups; if {host} is a test environment, pass --allow-host {host} "
+        "(or list it in CONFORMANCE_ALLOWED_HOSTS or the ini option conformance_allowed_hosts)."
+    )
