@@ -88,6 +88,10 @@ def violation(rule_id: str, message: str) -> rules.Violation:
     return rules.Violation(rule_id, message)
 
 
+# json_violations() judges these on every exchange of every test, whatever rule the test names
+JUDGED_ON_EVERY_RESPONSE = ("ERR-JSON", "ERR-NO-5XX")
+
+
 def json_violations(exchange: Exchange) -> list[rules.Violation]:
     """ERR-JSON and ERR-NO-5XX for any response."""
     found = []

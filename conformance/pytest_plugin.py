@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+from pathlib import Path
 
 import allure
 import hypothesis
 import pytest
 
 from conformance import __version__, rules, schemas
-from conformance.checks import RuleFailure, Verdicts
+from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor
 from conformance.target import Target, add_options, resolve
 
@@ -161,7 +163,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
                 "rules": broken,
                 "version": version_of(item),
-                "declared": rule_ids_of(item),
+                "declared": rule_ids_of(item)
+                + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
             }
         )
     api = item.funcargs.get("api") if hasattr(item, "funcargs") else None
@@ -201,7 +204,56 @@ def label(item: pytest.Item) -> None:
         )
 
 
+def git_commit() -> str:
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=Path(__file__).parent,
+        )
+    except OSError:
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def write_allure_context(config: pytest.Config, directory: Path) -> None:
+    """environment.properties and executor.json for the Allure report; never a secret."""
+    target = config.stash[TARGET]
+    where = "embedded mock" if target.embedded else target.base_url
+    if target.mock_fault:
+        where += f" (fault {target.mock_fault})"
+    environment = {
+        "target": where,
+        "versions": ", ".join(target.versions),
+        "suite": f"unpause-conformance {__version__}",
+        "hypothesis.profile": config.getoption("hypothesis_profile"),
+        "hypothesis.seed": str(config.stash[SEED]),
+        "git.commit": git_commit(),
+        "matrix": "conformance-matrix.html (beside index.html)",
+    }
+    redact = config.stash[VERDICTS].redact
+    lines = [f"{key}={redact(value)}" for key, value in environment.items()]
+    (directory / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        repository, run_id = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_RUN_ID", "")
+        executor = {
+            "name": "GitHub Actions",
+            "type": "github",
+            "buildName": f"{os.environ.get('GITHUB_WORKFLOW', '')} #{os.environ.get('GITHUB_RUN_NUMBER', '')}",
+            "buildUrl": f"{server}/{repository}/actions/runs/{run_id}",
+            "reportName": "unpause conformance",
+        }
+        (directory / "executor.json").write_text(redact(json.dumps(executor)), encoding="utf-8")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    alluredir = session.config.getoption("allure_report_dir", None)
+    if alluredir and TARGET in session.config.stash:
+        write_allure_context(session.config, Path(alluredir))
     path = session.config.getoption("verdicts_json")
     if path:
         client = session.config.stash.get(CLIENT, None)

@@ -25,7 +25,7 @@ def bad_credentials(token: str) -> dict[str, dict[str, str]]:
 CASES = list(bad_credentials("T"))
 
 
-@pytest.mark.rule("AUTH-401")
+@pytest.mark.rule("AUTH-401", "ERR-ENVELOPE")
 @pytest.mark.parametrize("case", CASES)
 def test_bad_credentials_get_401(api, target, verdicts, version, case):
     headers = {**bad_credentials(target.token)[case], **version_header(version)}
@@ -33,7 +33,7 @@ def test_bad_credentials_get_401(api, target, verdicts, version, case):
     verdicts.judge(error_violations(exchange, "AUTH-401", [401]), exchange, f"credentials: {case}", version)
 
 
-@pytest.mark.rule("AUTH-401")
+@pytest.mark.rule("AUTH-401", "ERR-ENVELOPE")
 def test_bad_token_and_bad_version_get_400_or_401(api, target, verdicts):
     """Two faults at once: the docs give no order, so either rejection is right."""
     headers = {"Authorization": "Bearer not-the-token-0000", **version_header("1999-01-01")}

@@ -8,7 +8,7 @@ from conformance.checks import error_violations, json_violations, violation
 from conformance.endpoints import unpause_path, version_header
 
 
-@pytest.mark.rule("ERR-NOT-FOUND")
+@pytest.mark.rule("ERR-NOT-FOUND", "ERR-ENVELOPE")
 def test_unknown_id_gets_404(api, verdicts, version):
     exchange = api.post(
         unpause_path("adgrp_doesnotexist000"), headers={**api.auth, **version_header(version)}

@@ -91,7 +91,7 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.rule("VER-UNKNOWN-400")
+@pytest.mark.rule("VER-UNKNOWN-400", "ERR-ENVELOPE")
 @pytest.mark.parametrize(
     "value", near_misses() + MALFORMED, ids=lambda v: v if len(v) < 40 else f"{v[:12]}…({len(v)})"
 )
@@ -112,7 +112,7 @@ header_values = st.text(
 )
 
 
-@pytest.mark.rule("VER-UNKNOWN-400")
+@pytest.mark.rule("VER-UNKNOWN-400", "ERR-ENVELOPE")
 def test_arbitrary_unregistered_values_are_rejected(api, target, verdicts):
     registered = set(schemas.versions())
 

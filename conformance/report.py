@@ -1,0 +1,166 @@
+"""``python -m conformance.report run -- [pytest args]``: the conformance run behind ``./run conformance``.
+
+Runs ``pytest suites`` writing reports/junit.xml and reports/allure-results/, then the conformance
+matrix (markdown + HTML), then renders reports/html/ with the pinned Allure 3 generator
+(package.json). When the generator cannot be installed the run still succeeds, keeps the
+results, and prints how to render them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance import rules
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / "reports"
+RESULTS = REPORTS / "allure-results"
+HTML = REPORTS / "html"
+VERDICTS = REPORTS / "verdicts.json"
+MATRIX_MD = REPORTS / "conformance-matrix.md"
+ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+
+CELL = {"failed": "failed", "advisory": "advisory", "passed": "passed", None: "not exercised"}
+
+
+def run_suites(pytest_args: list[str]) -> int:
+    REPORTS.mkdir(exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        f"--junitxml={REPORTS / 'junit.xml'}",
+        f"--alluredir={RESULTS}",
+        "--clean-alluredir",
+        f"--verdicts-json={VERDICTS}",
+        *pytest_args,
+    ]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
+    """rule -> version -> passed | failed | advisory | None (not exercised)."""
+    catalogue = rules.catalogue()
+    versions = sorted({v for rule in catalogue.values() for v in rule.versions})
+    cells: dict[str, dict[str, str | None]] = {rule_id: dict.fromkeys(versions) for rule_id in catalogue}
+    rank = {None: 0, "passed": 1, "advisory": 2, "failed": 3}
+    for outcome in verdicts.get("outcomes", []):
+        if outcome["when"] != "call" or outcome["outcome"] == "skipped":
+            continue
+        broken = set(outcome["rules"])
+        bad = "advisory" if outcome["outcome"] == "xfailed" else "failed"
+        applies = [outcome["version"]] if outcome["version"] in versions else versions
+        for rule_id in set(outcome["declared"]) | broken:
+            # the rules a failure names are broken; a failing test that names none broke its own rule
+            failing = rule_id in broken or (outcome["outcome"] != "passed" and not broken)
+            state = bad if failing else "passed"
+            for version in applies:
+                if version in catalogue[rule_id].versions:
+                    cells[rule_id][version] = max(cells[rule_id][version], state, key=lambda s: rank[s])
+    return cells
+
+
+def write_matrix(cells: dict[str, dict[str, str | None]]) -> str:
+    catalogue = rules.catalogue()
+    versions = sorted({v for row in cells.values() for v in row})
+    lines = ["| rule | level | " + " | ".join(versions) + " |", "|---|---|" + "---|" * len(versions)]
+    for rule_id, row in cells.items():
+        marks = [CELL[row[v]] if v in catalogue[rule_id].versions else "n/a" for v in versions]
+        lines.append(f"| {rule_id} | {catalogue[rule_id].level} | " + " | ".join(marks) + " |")
+    text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
+    MATRIX_MD.write_text(text, encoding="utf-8")
+    return text
+
+
+def matrix_html(cells: dict[str, dict[str, str | None]]) -> str:
+    catalogue = rules.catalogue()
+    versions = sorted({v for row in cells.values() for v in row})
+    colour = {
+        "passed": "#c8e6c9",
+        "failed": "#ffcdd2",
+        "advisory": "#fff3c4",
+        "not exercised": "#eeeeee",
+        "n/a": "#fff",
+    }
+    rows = []
+    for rule_id, row in cells.items():
+        rule = catalogue[rule_id]
+        tds = []
+        for v in versions:
+            mark = CELL[row[v]] if v in rule.versions else "n/a"
+            tds.append(f'<td style="background:{colour[mark]}">{mark}</td>')
+        rows.append(
+            f"<tr><th title='{html.escape(rule.text)}'>{rule_id}</th><td>{rule.level}</td>{''.join(tds)}"
+            f"<td>{html.escape(rule.text)}</td></tr>"
+        )
+    head = "".join(f"<th>{v}</th>" for v in versions)
+    return (
+        "<!doctype html><meta charset=utf-8><title>Conformance matrix</title>"
+        "<style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+        "table{border-collapse:collapse}</style><h1>Conformance matrix</h1>"
+        f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def render_html() -> bool:
+    """Render reports/html/ with the pinned Allure 3; False (with instructions) when impossible."""
+    if not ALLURE.exists() and shutil.which("npm"):
+        print("report: installing the pinned Allure 3 generator (npm ci)…", file=sys.stderr)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=False)
+    if not ALLURE.exists():
+        print(
+            "report: the Allure generator is not installed, so reports/html/ was not written. The results are "
+            f"kept in {RESULTS}; render them with `npm ci && npx allure generate {RESULTS} -o {HTML}`.",
+            file=sys.stderr,
+        )
+        return False
+    if HTML.exists():
+        shutil.rmtree(HTML)
+    completed = subprocess.run(
+        [str(ALLURE), "generate", str(RESULTS), "--output", str(HTML)],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        print(
+            f"report: allure generate failed ({completed.returncode}); results kept in {RESULTS}\n"
+            f"{completed.stderr[-2000:]}",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.report")
+    parser.add_argument("command", choices=["run", "render"])
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    pytest_args = [a for a in args.pytest_args if a != "--"]
+    status = run_suites(pytest_args) if args.command == "run" else 0
+    if status not in (0, 1) or not VERDICTS.exists():
+        return status  # usage error, internal error or interrupted: no report to build
+    cells = matrix(json.loads(VERDICTS.read_text(encoding="utf-8")))
+    write_matrix(cells)
+    rendered = render_html()
+    if rendered:
+        (HTML / "conformance-matrix.html").write_text(matrix_html(cells), encoding="utf-8")
+        print(
+            f"report: {HTML / 'index.html'} (and conformance-matrix.html beside it); "
+            f"matrix also in {MATRIX_MD}",
+            file=sys.stderr,
+        )
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
