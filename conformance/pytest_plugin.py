@@ -7,6 +7,7 @@ import json
 import os
 import random
 import subprocess
+import time
 from pathlib import Path
 
 import allure
@@ -22,6 +23,7 @@ TARGET = pytest.StashKey[Target]()
 VERDICTS = pytest.StashKey[Verdicts]()
 SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey[ApiClient]()
+STARTED = pytest.StashKey[float]()
 
 hypothesis.settings.register_profile(
     "quick",
@@ -64,6 +66,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     target = resolve(config)
     config.stash[TARGET] = target
+    config.stash[STARTED] = time.monotonic()
     config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
 
 
@@ -163,6 +166,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
                 "rules": broken,
                 "version": version_of(item),
+                "requests_so_far": client.count if (client := item.config.stash.get(CLIENT, None)) else 0,
+                "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
                 "declared": rule_ids_of(item)
                 + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
             }

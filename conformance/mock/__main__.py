@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     print("ad groups:")
     for group in server.api.dataset:
         print(f"  {group.id}  {group.status:<8} {group.scenario}")
-    print(f"faults: {len(CATALOGUE)}, under {server.url}/__faults/<name>/ad_groups/<id>/unpause")
+    print(f"faults: {len(CATALOGUE)}, under {server.url}/__faults/<name>/ad_groups/<id>/unpause", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,0 +1,138 @@
+"""Mutation score of the suites over the mock's fault catalogue.
+
+``python -m conformance.mutation [--jobs N] [FAULT …]`` runs ``pytest suites`` once against the
+clean mock (it must pass) and once per fault (it must fail, or report a SHOULD finding, naming
+every rule the fault is documented to break). Prints the table and writes
+reports/mutation.json; exits 1 below 100%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from conformance.mock.faults import CATALOGUE
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "reports" / "mutation.json"
+
+
+@dataclass
+class Verdict:
+    fault: str
+    expected: list[str]
+    exit_code: int
+    caught: list[str] = field(default_factory=list)
+    failed_tests: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    first_detection_requests: int | None = None
+    first_detection_seconds: float | None = None
+
+    @property
+    def detected(self) -> bool:
+        if self.fault == "correct":
+            return self.exit_code == 0 and not self.caught
+        return set(self.expected) <= set(self.caught)
+
+
+def run_suites(fault: str | None, extra: list[str]) -> Verdict:
+    with tempfile.TemporaryDirectory() as scratch:
+        verdicts_path = Path(scratch) / "verdicts.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            "-o",
+            "addopts=--strict-markers",
+            f"--verdicts-json={verdicts_path}",
+            *extra,
+        ]
+        if fault:
+            command.append(f"--mock-fault={fault}")
+        started = time.monotonic()
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - started
+        if not verdicts_path.exists():
+            raise RuntimeError(
+                f"suite run for {fault or 'correct'} wrote no verdicts:\n{completed.stdout[-3000:]}"
+                f"\n{completed.stderr[-3000:]}"
+            )
+        data = json.loads(verdicts_path.read_text())
+    caught = set()
+    first = None
+    for outcome in data["outcomes"]:
+        if outcome["rules"] or outcome["outcome"] == "failed":
+            caught |= set(outcome["rules"])
+            first = first or outcome
+    caught |= {finding["rule"] for finding in data["findings"]}
+    name = fault or "correct"
+    expected = list(CATALOGUE[fault].rules) if fault else []
+    return Verdict(
+        fault=name,
+        expected=expected,
+        exit_code=completed.returncode,
+        caught=sorted(caught),
+        failed_tests=sum(o["outcome"] in ("failed", "xfailed") for o in data["outcomes"]),
+        requests=data["requests"],
+        seconds=round(seconds, 2),
+        first_detection_requests=first.get("requests_so_far") if first else None,
+        first_detection_seconds=first.get("seconds_so_far") if first else None,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.mutation", description=__doc__)
+    parser.add_argument("faults", nargs="*", help="faults to run (default: the whole catalogue)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args, extra = parser.parse_known_args(argv)
+    faults = args.faults or list(CATALOGUE)
+    unknown = [f for f in faults if f not in CATALOGUE]
+    if unknown:
+        parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
+    started = time.monotonic()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        verdicts = list(pool.map(lambda fault: run_suites(fault, extra), [None, *faults]))
+    clean, *mutants = verdicts
+    score = sum(v.detected for v in mutants) / len(mutants)
+    print(f"{'fault':34} {'detected':9} {'requests':>8} {'to 1st':>7} {'secs':>6}  rules caught (expected)")
+    for verdict in verdicts:
+        mark = "yes" if verdict.detected else "NO"
+        print(
+            f"{verdict.fault:34} {mark:9} {verdict.requests:8} {verdict.first_detection_requests or '-':>7} "
+            f"{verdict.seconds:6.1f}  {', '.join(verdict.caught) or '-'} ({', '.join(verdict.expected) or 'none'})"
+        )
+    print(
+        f"clean mock passes: {'yes' if clean.detected else 'NO'}; mutation score {score:.0%} "
+        f"({sum(v.detected for v in mutants)}/{len(mutants)}) in {time.monotonic() - started:.0f} s"
+    )
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(
+        json.dumps(
+            {
+                "score": score,
+                "clean_passes": clean.detected,
+                "verdicts": [asdict(v) | {"detected": v.detected} for v in verdicts],
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    return 0 if clean.detected and score == 1.0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

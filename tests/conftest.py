@@ -1,0 +1,23 @@
+"""Self-test fixtures: one embedded mock per session, and a plain httpx client to poke it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conformance.mock.server import MockServer
+
+TOKEN = "selftest-token-3b1f0c"
+
+
+@pytest.fixture(scope="session")
+def mock():
+    server = MockServer(TOKEN, seed=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def client(mock):
+    with httpx.Client(base_url=mock.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as http:
+        yield http
