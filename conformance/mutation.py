@@ -58,6 +58,7 @@ def run_suites(fault: str | None, extra: list[str]) -> Verdict:
             "--no-header",
             "-o",
             "addopts=--strict-markers",
+            "--hypothesis-profile=verdict",  # the verdict matters here, not the minimal example
             f"--verdicts-json={verdicts_path}",
             *extra,
         ]

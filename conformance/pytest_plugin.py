@@ -32,6 +32,12 @@ hypothesis.settings.register_profile(
     print_blob=True,
     suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.function_scoped_fixture],
 )
+# for mutation runs: the verdict matters, not the minimal example, so no shrinking
+hypothesis.settings.register_profile(
+    "verdict",
+    parent=hypothesis.settings.get_profile("quick"),
+    phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
+)
 hypothesis.settings.register_profile(
     "thorough",
     parent=hypothesis.settings.get_profile("quick"),

@@ -1,0 +1,91 @@
+"""Build one OpenAPI 3.1 document per registered version from the hand-written schemas, so that
+schemathesis generates and validates against the same single source of truth."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from conformance import schemas
+from conformance.endpoints import VERSION_HEADER
+
+COMMON_REF = "../common.json#/$defs/"
+
+
+def _localise(node: Any) -> Any:
+    """Point the schemas' cross-file $refs at components/schemas inside the document."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(COMMON_REF):
+                out[key] = "#/components/schemas/" + value[len(COMMON_REF) :]
+            elif key not in ("$schema", "$id"):
+                out[key] = _localise(value)
+        return out
+    if isinstance(node, list):
+        return [_localise(item) for item in node]
+    return node
+
+
+def build(version: str, ad_group_ids: list[str]) -> dict[str, Any]:
+    shape = schemas.versions()[version]
+    common = next(d for i, d in schemas.schema_documents().items() if i.endswith("/common.json"))
+    is_default = version == schemas.registry_data()["default"]
+    error = {
+        "description": "error envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"unpause ({version})", "version": version},
+        "paths": {
+            "/ad_groups/{id}/unpause": {
+                "post": {
+                    "operationId": "unpause",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "examples": ad_group_ids[:5]},
+                        },
+                        # the default version may omit the header; every other version must send it
+                        {
+                            "name": VERSION_HEADER,
+                            "in": "header",
+                            "required": not is_default,
+                            "schema": {"type": "string", "enum": [version]},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "ad group unpaused",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ad_group"}}
+                            },
+                        },
+                        "400": error,
+                        "401": error,
+                        "404": error,
+                        "409": error,
+                        "422": error,
+                        "429": error,
+                    },
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "ad_group": _localise(copy.deepcopy(shape.schema)),
+                "error": _localise(copy.deepcopy(schemas.error_schema())),
+                **_localise(copy.deepcopy(common["$defs"])),
+            },
+        },
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(build(schemas.latest_version().name, ["adgrp_example"]), indent=2))

@@ -1,0 +1,167 @@
+"""Property-based: schemathesis generates unpause requests from the per-version OpenAPI built
+from the schemas; each is sent with the suite's client and judged by schemathesis's built-in
+checks plus the catalogue's body rules (a custom check)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import cache
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi import checks as openapi_checks
+
+from conformance import openapi, rules, schemas
+from conformance.checks import violation
+from conformance.endpoints import VERSION_HEADER
+
+BUILT_IN_CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.negative_data_rejection,
+    openapi_checks.ignored_auth,
+    openapi_checks.unsupported_method,
+    openapi_checks.missing_required_header,
+]
+
+
+class RuleBroken(AssertionError):
+    pass
+
+
+RULE_ID = re.compile(r"\b(?:VER|SCHEMA|INV|BEH|AUTH|ERR|XVER)-[A-Z0-9-]*[A-Z0-9]\b")
+
+
+@cache
+def operation(version: str, ids: tuple[str, ...]):
+    schema = schemathesis.openapi.from_dict(openapi.build(version, list(ids)))
+    return schema["/ad_groups/{id}/unpause"]["POST"]
+
+
+def as_httpx(exchange) -> httpx.Response:
+    request = httpx.Request(exchange.method, exchange.url, headers=exchange.request_headers)
+    response = httpx.Response(
+        exchange.status, headers=exchange.response_headers, content=exchange.response_body, request=request
+    )
+    response.elapsed = timedelta(seconds=exchange.elapsed)
+    return response
+
+
+def catalogue_rules_check(version: str, tolerance: rules.Tolerance):
+    """The catalogue's body rules (beyond the schema) as a schemathesis check."""
+
+    @schemathesis.check
+    def catalogue_body_rules(ctx, response, case):
+        if response.status_code != 200:
+            return None
+        found = rules.version_leak_violations(schemas.versions()[version], response.json())
+        found += rules.invariant_violations(schemas.versions()[version], response.json(), tolerance)
+        blocking = [v for v in found if rules.catalogue()[v.rule].blocking]
+        if blocking:
+            raise RuleBroken("; ".join(map(str, blocking)))
+        return True
+
+    return catalogue_body_rules
+
+
+# schemathesis failure classes -> the catalogue rule they witness
+RULE_OF_FAILURE = {
+    "AcceptedNegativeData": "VER-UNKNOWN-400",
+    "IgnoredAuth": "AUTH-401",
+    "ServerError": "ERR-NO-5XX",
+    "UndefinedContentType": "ERR-JSON",
+    "MalformedMediaType": "ERR-JSON",
+    "MissingContentType": "ERR-JSON",
+    "JsonSchemaError": "SCHEMA-TYPE",
+}
+
+
+def catalogue_violations(failure: AssertionError | FailureGroup, exchange, version: str):
+    """Name the catalogue rules a schemathesis failure witnesses (precisely, for 200 bodies)."""
+    found = []
+    for error in getattr(failure, "exceptions", None) or [failure]:
+        kind = type(error).__name__
+        message = str(error).strip().splitlines()[0] if str(error).strip() else kind
+        if kind == "JsonSchemaError" and exchange.status == 200:
+            found += rules.schema_violations(schemas.versions()[version], exchange.json())
+        elif kind == "CustomFailure" or isinstance(error, RuleBroken):
+            found += [violation(rule_id, str(error)) for rule_id in sorted(set(RULE_ID.findall(str(error))))]
+        elif kind in RULE_OF_FAILURE:
+            found.append(violation(RULE_OF_FAILURE[kind], f"{kind}: {message}"))
+        else:
+            status = exchange.status or 0
+            rule_id = (
+                "ERR-NO-5XX"
+                if status >= 500
+                else {403: "AUTH-401", 405: "ERR-METHOD"}.get(status, "VER-SHAPE")
+            )
+            found.append(violation(rule_id, f"{kind}: {message}"))
+    return found or [violation("VER-SHAPE", str(failure))]
+
+
+@pytest.mark.rule(
+    "SCHEMA-REQUIRED", "SCHEMA-TYPE", "SCHEMA-ENUM", "VER-UNKNOWN-400", "AUTH-401", "ERR-NO-5XX"
+)
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"]
+)
+def test_generated_requests_conform(api, target, verdicts, tolerance, version, mode):
+    unpause = operation(version, tuple(target.ad_group_ids))
+    custom = catalogue_rules_check(version, tolerance)
+    registered = set(schemas.versions())
+
+    @given(case=unpause.as_strategy(generation_mode=mode), data=st.data())
+    def generated_request_conforms(case, data):
+        sent_version = (case.headers or {}).get(VERSION_HEADER)
+        if mode is GenerationMode.NEGATIVE:
+            # the docs make these valid requests, whatever this version's document says: no header gets
+            # the default shape (VER-DEFAULT), and another registered version gets its own shape
+            assume(sent_version is not None and str(sent_version).strip() not in registered)
+        if data.draw(st.booleans(), label="configured id"):
+            case.path_parameters["id"] = data.draw(st.sampled_from(target.ad_group_ids), label="id")
+        authorized = data.draw(st.integers(0, 9), label="auth") > 0
+        if authorized:
+            case.headers["Authorization"] = f"Bearer {target.token}"
+        kwargs = case.as_transport_kwargs(base_url=api.base_url)
+        # HTTP strips leading and trailing whitespace from field values: send them as the wire would
+        headers = {name: str(value).strip() for name, value in (kwargs.get("headers") or {}).items()}
+        try:
+            exchange = api.request(
+                case.method, case.formatted_path, headers=headers, content=kwargs.get("data") or b""
+            )
+        except httpx.LocalProtocolError:
+            assume(False)  # not a request HTTP can carry (e.g. a control character in a header)
+        if exchange.status is None:
+            verdicts.judge(
+                [violation("ERR-JSON", f"no response: {exchange.error}")],
+                exchange,
+                "generated request",
+                version,
+            )
+        try:
+            # headers= tells ignored_auth the token is explicit (valid), so it probes without it
+            explicit = {"Authorization": headers["Authorization"]} if authorized else None
+            case.validate_response(
+                as_httpx(exchange),
+                checks=BUILT_IN_CHECKS,
+                additional_checks=[custom],
+                headers=explicit,
+                transport_kwargs={"base_url": api.base_url},
+            )
+        except (AssertionError, FailureGroup) as failure:
+            verdicts.judge(
+                catalogue_violations(failure, exchange, version),
+                exchange,
+                f"generated {mode.value} request, {version}",
+                version,
+            )
+
+    generated_request_conforms()
