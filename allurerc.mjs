@@ -5,7 +5,7 @@ export default {
   historyPath: "reports/history/history.jsonl",
   categories: {
     rules: [
-      { name: "Contract violation (MUST)", matchedStatuses: ["failed"], messageRegex: "^(VER|SCHEMA|INV|BEH|AUTH|ERR|XVER)-[\\s\\S]*" },
+      { name: "Contract violation (MUST)", matchedStatuses: ["failed"], messageRegex: "[\\s\\S]*RuleFailure: (VER|SCHEMA|INV|BEH|AUTH|ERR|XVER)-[\\s\\S]*" },
       { name: "Advisory finding (SHOULD)", matchedStatuses: ["skipped"], messageRegex: "[\\s\\S]*SHOULD [\\s\\S]*" },
       { name: "Target unreachable or timed out", matchedStatuses: ["failed", "broken"], messageRegex: "[\\s\\S]*(no response|ConnectError|Timeout|unreachable)[\\s\\S]*" },
       { name: "Error in the suite itself", matchedStatuses: ["broken"] },

@@ -31,13 +31,27 @@ class Redactor:
         return text
 
 
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def shown_header(name: str, value: str) -> str:
+    """A request header as reports show it: credentials never, whatever they are (even a wrong or
+    truncated token, which is still most of the secret); only the scheme stays visible."""
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, _, credentials = value.partition(" ")
+    if not credentials:
+        return REDACTED if value else value
+    return f"{scheme} {REDACTED}"
+
+
 @dataclass
 class Exchange:
     """One request and its response, as sent and received."""
 
     method: str
     url: str
-    request_headers: list[tuple[str, str]]
+    request_headers: list[tuple[str, str]] = field(repr=False)  # holds the token
     request_body: bytes
     status: int | None = None
     response_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -72,13 +86,13 @@ class Exchange:
                 "accept",
             ):
                 continue
-            parts += ["-H", shlex.quote(redact(f"{name}: {value}"))]
+            parts += ["-H", shlex.quote(redact(f"{name}: {shown_header(name, value)}"))]
         if self.request_body:
             parts += ["--data-binary", shlex.quote(redact(self.request_body.decode("utf-8", "replace")))]
         return " ".join(parts)
 
     def describe_request(self, redact: Redactor) -> str:
-        headers = "\n".join(f"{k}: {v}" for k, v in self.request_headers)
+        headers = "\n".join(f"{k}: {shown_header(k, v)}" for k, v in self.request_headers)
         body = self.request_body.decode("utf-8", "replace")
         return redact(f"{self.method} {self.url}\n{headers}\n\n{body}".rstrip())
 

@@ -60,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
     config.stash[SEED] = int(config.getoption("hypothesis_seed"))
+    config.pluginmanager.register(OutcomeRecorder(), "conformance-outcomes")
     if config.getoption("hypothesis_profile", None) is None:
         profile = "thorough" if os.environ.get("CI") == "true" else "quick"
         config.option.hypothesis_profile = profile
@@ -155,29 +156,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 OUTCOMES = pytest.StashKey[list]()
 
 
-@pytest.hookimpl(wrapper=True)
+def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor) -> None:
+    """The last line of defence: no secret in tracebacks, falsifying examples or captured output.
+
+    Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        if redact(text) != text:
+            report.longrepr = redact(text)
+    report.sections = [(name, redact(content)) for name, content in report.sections]
+    if hasattr(report, "wasxfail"):
+        report.wasxfail = redact(report.wasxfail)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if error is not None and any(isinstance(arg, str) and redact(arg) != arg for arg in error.args):
+        error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Innermost: redacts before allure-pytest and junitxml read the report, attaches exchanges."""
     report = yield
-    if report.when == "call" or report.failed or report.skipped:
-        broken = []
-        if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
-            broken = sorted({v.rule for v in call.excinfo.value.violations})
-        elif hasattr(report, "wasxfail"):
-            broken = [word for word in report.wasxfail.split() if word.rstrip(",") in rules.catalogue()]
-            broken = [word.rstrip(",") for word in broken]
-        item.config.stash.setdefault(OUTCOMES, []).append(
-            {
-                "test": item.nodeid,
-                "when": report.when,
-                "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
-                "rules": broken,
-                "version": version_of(item),
-                "requests_so_far": client.count if (client := item.config.stash.get(CLIENT, None)) else 0,
-                "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
-                "declared": rule_ids_of(item)
-                + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
-            }
-        )
+    if VERDICTS in item.config.stash:
+        redact_report(report, call, item.config.stash[VERDICTS].redact)
     api = item.funcargs.get("api") if hasattr(item, "funcargs") else None
     if report.when == "call" and api is not None and (report.failed or hasattr(report, "wasxfail")):
         redact = item.config.stash[VERDICTS].redact
@@ -198,14 +198,47 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+class OutcomeRecorder:
+    """Outermost makereport: sees the final outcome (after xfail handling) and records it for
+    the reports. A class, because a module can define pytest_runtest_makereport only once."""
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        if hasattr(report, "wasxfail") and VERDICTS in item.config.stash:
+            report.wasxfail = item.config.stash[VERDICTS].redact(report.wasxfail)
+        if report.when == "call" or report.failed or report.skipped:
+            broken = []
+            if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
+                broken = sorted({v.rule for v in call.excinfo.value.violations})
+            elif hasattr(report, "wasxfail"):
+                broken = [word for word in report.wasxfail.split() if word.rstrip(",") in rules.catalogue()]
+                broken = [word.rstrip(",") for word in broken]
+            item.config.stash.setdefault(OUTCOMES, []).append(
+                {
+                    "test": item.nodeid,
+                    "when": report.when,
+                    "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
+                    "rules": broken,
+                    "version": version_of(item),
+                    "requests_so_far": client.count if (client := item.config.stash.get(CLIENT, None)) else 0,
+                    "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
+                    "declared": rule_ids_of(item)
+                    + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
+                }
+            )
+        return report
+
+
 def label(item: pytest.Item) -> None:
     """Allure grouping: epic = API version, feature = area, story = rule."""
     catalogue = rules.catalogue()
     ids = rule_ids_of(item)
     version = version_of(item) or "all versions"
     allure.dynamic.epic(f"API {version}")
-    areas = sorted({catalogue[rule_id].area for rule_id in ids}) or ["fuzz"]
-    allure.dynamic.feature(" + ".join(areas))
+    # the first rule a test names is what it is about; the others are judged along the way
+    area = item.get_closest_marker("area")
+    allure.dynamic.feature(area.args[0] if area else catalogue[ids[0]].area if ids else "fuzz")
     for rule_id in ids:
         rule = catalogue[rule_id]
         allure.dynamic.story(rule_id)

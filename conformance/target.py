@@ -30,7 +30,7 @@ def is_loopback(host: str) -> bool:
 @dataclass
 class Target:
     base_url: str | None  # None: the embedded mock, started by the session
-    token: str
+    token: str = field(repr=False)
     ad_group_ids: list[str]
     versions: list[str]
     use_pause: bool
@@ -40,7 +40,7 @@ class Target:
     tolerance: rules.Tolerance
     mock_seed: int = 0
     mock_fault: str | None = None
-    secrets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list, repr=False)
 
     @property
     def embedded(self) -> bool:

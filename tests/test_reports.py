@@ -1,0 +1,155 @@
+"""The published artifacts: a known token never appears in any of them, failures carry their
+rule, quote, request, response and curl line, and the HTML report renders with the run's totals."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWN_TOKEN = "tok-KNOWN-9f8e7d6c5b4a-secret"
+FAULTS = ["auth-raw-token", "auth-any-bearer", "ctr-as-percent", "frequency-drift"]
+
+
+def run_conformance(reports: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CONFORMANCE_REPORTS_DIR": str(reports)}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance.report", "run", "--", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module", params=FAULTS)
+def faulty_run(request, tmp_path_factory):
+    reports = tmp_path_factory.mktemp(request.param)
+    completed = run_conformance(
+        reports, "--api-token", KNOWN_TOKEN, f"--mock-fault={request.param}", "--hypothesis-profile=verdict"
+    )
+    return request.param, reports, completed
+
+
+def every_artifact(reports: Path):
+    for path in reports.rglob("*"):
+        if path.is_file():
+            yield path, path.read_bytes()
+
+
+def test_the_token_appears_in_no_artifact_and_no_output(faulty_run):
+    fault, reports, completed = faulty_run
+    assert completed.returncode in (0, 1), completed.stderr[-2000:]
+    forms = {KNOWN_TOKEN, quote(KNOWN_TOKEN), KNOWN_TOKEN[4:20]}
+    leaks = [
+        str(path) for path, content in every_artifact(reports) for form in forms if form.encode() in content
+    ]
+    leaks += [
+        stream
+        for stream, text in (("stdout", completed.stdout), ("stderr", completed.stderr))
+        if any(form in text for form in forms)
+    ]
+    assert leaks == [], f"{fault}: the token leaked into {leaks}"
+    assert any(reports.rglob("*-attachment*")), "the search ran over real attachments"
+
+
+@pytest.mark.parametrize("faulty_run", ["auth-raw-token", "ctr-as-percent"], indirect=True)
+def test_a_failure_shows_rule_quote_request_response_and_curl(faulty_run):
+    _fault, reports, completed = faulty_run
+    assert completed.returncode == 1
+    failed = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    failed = [r for r in failed if r["status"] == "failed"]
+    assert failed
+    result = failed[0]
+    message = result["statusDetails"]["message"]
+    assert "RuleFailure: " in message
+    assert 'docs: "' in message
+    assert "request: curl" in message
+    names = {a["name"].split(". ", 1)[-1] for a in result["attachments"]}
+    assert {"curl", "request", "response"} <= names
+    labels = {label["name"] for label in result["labels"]}
+    assert {"epic", "feature", "story"} <= labels
+    assert (reports / "junit.xml").read_text().count("<failure") >= 1
+
+
+@pytest.mark.parametrize("faulty_run", ["frequency-drift"], indirect=True)
+def test_a_should_finding_is_reported_and_does_not_fail_the_run(faulty_run):
+    _fault, reports, completed = faulty_run
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert "advisory findings" in completed.stdout
+    assert "INV-FREQUENCY-RATIO" in completed.stdout
+    matrix = (reports / "conformance-matrix.md").read_text()
+    assert "| INV-FREQUENCY-RATIO | SHOULD | n/a | advisory |" in matrix
+
+
+def test_strict_makes_should_findings_fail(tmp_path):
+    completed = run_conformance(tmp_path, "--mock-fault=frequency-drift", "--strict", "-k", "INV-FREQUENCY")
+    assert completed.returncode == 1, completed.stdout[-3000:]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("clean")
+    completed = run_conformance(reports)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    return reports
+
+
+def test_clean_run_writes_every_artifact(clean_run):
+    for name in ("junit.xml", "allure-results", "conformance-matrix.md", "verdicts.json"):
+        assert (clean_run / name).exists(), name
+    environment = (clean_run / "allure-results" / "environment.properties").read_text()
+    assert "hypothesis.seed=" in environment
+    assert "target=embedded mock" in environment
+    if (ROOT / "node_modules" / ".bin" / "allure").exists():
+        assert (clean_run / "html" / "index.html").exists()
+        assert (clean_run / "html" / "conformance-matrix.html").exists()
+
+
+def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
+    if CHROMIUM is None:
+        pytest.skip(
+            "chromium is not installed (.ci/run installs Debian's chromium): the render check cannot run"
+        )
+    index = clean_run / "html" / "index.html"
+    if not index.exists():
+        pytest.skip("the Allure generator is not installed, so there is no HTML to render")
+    verdicts = json.loads((clean_run / "verdicts.json").read_text())
+    total = sum(1 for o in verdicts["outcomes"] if o["when"] == "call")
+    with tempfile.TemporaryDirectory() as profile:
+        completed = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+                index.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    dom = completed.stdout
+    assert str(total) in dom, f"the rendered page does not show the {total} tests: {dom[:500]}"
+    assert "2025-01-01" in dom, "the report is grouped by version"
+    assert "2026-06-20" in dom, "the report is grouped by version"
