@@ -124,8 +124,9 @@ def _num(body: dict, name: str) -> float | None:
 
 def _quotient_range(num: float, den: float, num_tol: float, den_tol: float) -> tuple[float, float]:
     """Range of num/den when each input may itself be rounded by its tolerance (den > 0)."""
-    low_den = max(den - den_tol, 1e-12)
-    return (max(num - num_tol, 0.0) / (den + den_tol), (num + num_tol) / low_den)
+    dens = (max(den - den_tol, 1e-12), den + den_tol)
+    corners = [n / d for n in (num - num_tol, num + num_tol) for d in dens]
+    return (min(corners), max(corners))
 
 
 def _within(value: float, bounds: tuple[float, float], tol: float) -> bool:
