@@ -125,8 +125,18 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+class TargetError(Exception):
+    """The target did not answer usably (unreachable, timed out, reset, oversized, undecodable):
+    a target error, reported in its own category, not a contract verdict."""
+
+
 class ApiClient:
-    """A keep-alive httpx client against the target, recording exchanges for the reports."""
+    """A keep-alive httpx client against the target, recording exchanges for the reports.
+
+    Bounded in time: each request has a total deadline (``timeout``, for the whole response, not
+    only between bytes), the session has a ``time_budget``, and after ``breaker`` consecutive
+    transport failures every further request fails at once: a dead or hostile target costs
+    seconds, not hours."""
 
     def __init__(
         self,
@@ -138,6 +148,8 @@ class ApiClient:
         max_body: int = 5_000_000,
         retries_on_429: int = 3,
         redactor: Redactor | None = None,
+        time_budget: float = 600.0,
+        breaker: int = 3,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -148,8 +160,14 @@ class ApiClient:
         self.http = httpx.Client(
             timeout=timeout, follow_redirects=False, limits=httpx.Limits(max_connections=20)
         )
+        self.timeout = timeout
         self.local = threading.local()
         self.count = 0
+        self.deadline = time.monotonic() + time_budget
+        self.time_budget = time_budget
+        self.breaker = breaker
+        self.consecutive_failures = 0
+        self.last_failure = ""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -185,6 +203,13 @@ class ApiClient:
         return self.request("POST", path, headers=headers, content=content)
 
     def _send(self, method: str, url: str, headers: dict[str, str], content: bytes) -> Exchange:
+        if self.consecutive_failures >= self.breaker:
+            raise TargetError(
+                f"target unreachable or failing: {self.consecutive_failures} requests in a row "
+                f"got no usable response (last: {self.last_failure})"
+            )
+        if time.monotonic() > self.deadline:
+            raise TargetError(f"time budget of {self.time_budget:g} s exhausted: the target is too slow")
         self.limiter.wait()
         request = self.http.build_request(method, httpx.URL(url), headers=headers, content=content)
         exchange = Exchange(method, str(request.url), list(request.headers.items()), content)
@@ -196,7 +221,7 @@ class ApiClient:
             try:
                 exchange.status = response.status_code
                 exchange.response_headers = list(response.headers.items())
-                exchange.response_body = self._read_capped(response)
+                exchange.response_body = self._read_capped(response, started)
             finally:
                 response.close()
         except httpx.LocalProtocolError:
@@ -205,14 +230,22 @@ class ApiClient:
             exchange.error = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
         finally:
             exchange.elapsed = time.monotonic() - started
+        if exchange.error:
+            self.consecutive_failures += 1
+            self.last_failure = exchange.error
+            raise TargetError(f"{method} {self.redact(url)}: no usable response: {exchange.error}")
+        self.consecutive_failures = 0
         return exchange
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def _read_capped(self, response: httpx.Response, started: float) -> bytes:
+        """The body, refused beyond ``max_body`` bytes or past the request's total deadline."""
         chunks, size = [], 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > self.max_body:
                 raise httpx.DecodingError(f"body larger than the {self.max_body}-byte cap")
+            if time.monotonic() - started > self.timeout:
+                raise httpx.ReadTimeout(f"the whole response took more than {self.timeout:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
 

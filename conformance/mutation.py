@@ -95,6 +95,12 @@ def run_suites(fault: str | None, extra: list[str]) -> Verdict:
     )
 
 
+def evaluate(faults: list[str | None], jobs: int = 1, extra: list[str] | None = None) -> list[Verdict]:
+    """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time."""
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda fault: run_suites(fault, extra or []), faults))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.mutation", description=__doc__)
     parser.add_argument("faults", nargs="*", help="faults to run (default: the whole catalogue)")
@@ -105,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
     started = time.monotonic()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        verdicts = list(pool.map(lambda fault: run_suites(fault, extra), [None, *faults]))
+    verdicts = evaluate([None, *faults], jobs=args.jobs, extra=extra)
     clean, *mutants = verdicts
     score = sum(v.detected for v in mutants) / len(mutants)
     print(f"{'fault':34} {'detected':9} {'requests':>8} {'to 1st':>7} {'secs':>6}  rules caught (expected)")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import allure
 import hypothesis
@@ -16,7 +18,7 @@ import pytest
 
 from conformance import __version__, rules, schemas
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
-from conformance.http import ApiClient, Redactor
+from conformance.http import ApiClient, Redactor, TargetError
 from conformance.target import Target, add_options, resolve
 
 TARGET = pytest.StashKey[Target]()
@@ -36,6 +38,7 @@ hypothesis.settings.register_profile(
 hypothesis.settings.register_profile(
     "verdict",
     parent=hypothesis.settings.get_profile("quick"),
+    max_examples=10,
     phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
 )
 hypothesis.settings.register_profile(
@@ -115,7 +118,11 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
         timeout=target.timeout,
         rate_limit=target.rate_limit,
         redactor=verdicts.redact,
+        time_budget=target.time_budget,
+        max_body=target.max_body,
     )
+    if mock is None:
+        preflight(base_url, target.timeout)
     pytestconfig.stash[CLIENT] = client
     try:
         yield client
@@ -128,6 +135,19 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
 @pytest.fixture(scope="session")
 def tolerance(target: Target) -> rules.Tolerance:
     return target.tolerance
+
+
+def preflight(base_url: str, timeout: float) -> None:
+    """One TCP connection before any test: an unreachable target is one message and one exit."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as error:
+        pytest.exit(
+            f"target unreachable: cannot connect to {parts.hostname}:{port} ({error}); no test was run",
+            returncode=pytest.ExitCode.TESTS_FAILED,
+        )
 
 
 def rule_ids_of(item: pytest.Item) -> list[str]:
@@ -160,6 +180,9 @@ def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Reda
     """The last line of defence: no secret in tracebacks, falsifying examples or captured output.
 
     Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, TargetError):
+        report.longrepr = redact(f"TargetError: {error}")  # one line: the traceback is the suite's, not news
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:
@@ -167,7 +190,6 @@ def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Reda
     report.sections = [(name, redact(content)) for name, content in report.sections]
     if hasattr(report, "wasxfail"):
         report.wasxfail = redact(report.wasxfail)
-    error = call.excinfo.value if call.excinfo is not None else None
     if error is not None and any(isinstance(arg, str) and redact(arg) != arg for arg in error.args):
         error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
 

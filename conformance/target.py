@@ -36,6 +36,8 @@ class Target:
     use_pause: bool
     timeout: float
     rate_limit: float
+    time_budget: float
+    max_body: int
     strict: bool
     tolerance: rules.Tolerance
     mock_seed: int = 0
@@ -79,6 +81,18 @@ def add_options(parser: pytest.Parser) -> None:
         help="allow state-changing requests to this non-loopback host, repeatable",
     )
     group.addoption("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    group.addoption(
+        "--time-budget",
+        type=float,
+        default=600.0,
+        help="seconds for the whole run's requests; past it every request fails at once (default 600)",
+    )
+    group.addoption(
+        "--max-body-bytes",
+        type=int,
+        default=5_000_000,
+        help="response bodies above this size are refused, not read into memory (default 5 MB)",
+    )
     group.addoption("--rate-limit", type=float, default=0.0, help="requests per second, 0 for none (default)")
     group.addoption(
         "--ratio-tolerance",
@@ -156,6 +170,8 @@ def resolve(config: pytest.Config) -> Target:
         use_pause=option("use_pause"),
         timeout=option("request_timeout"),
         rate_limit=option("rate_limit"),
+        time_budget=option("time_budget"),
+        max_body=option("max_body_bytes"),
         strict=bool(option("strict")),  # pytest's own --strict: all its strictness, and SHOULD findings fail
         tolerance=rules.Tolerance(ratio=option("ratio_tolerance"), money=option("money_tolerance")),
         mock_seed=option("mock_seed"),

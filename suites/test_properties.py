@@ -139,13 +139,6 @@ def test_generated_requests_conform(api, target, verdicts, tolerance, version, m
             )
         except httpx.LocalProtocolError:
             assume(False)  # not a request HTTP can carry (e.g. a control character in a header)
-        if exchange.status is None:
-            verdicts.judge(
-                [violation("ERR-JSON", f"no response: {exchange.error}")],
-                exchange,
-                "generated request",
-                version,
-            )
         try:
             # headers= tells ignored_auth the token is explicit (valid), so it probes without it
             explicit = {"Authorization": headers["Authorization"]} if authorized else None
