@@ -144,11 +144,9 @@ def success_violations(
         body = exchange.json()
     except (ValueError, UnicodeDecodeError):
         return found
-    body_found = rules.body_violations(version, body, tolerance)
-    if rule_ids is not None:
-        wanted = set(rule_ids)
-        body_found = [v for v in body_found if v.rule in wanted]
-    return found + body_found
+    return found + rules.body_violations(
+        version, body, tolerance, None if rule_ids is None else set(rule_ids)
+    )
 
 
 def body_of(exchange: Exchange) -> dict | None:

@@ -41,6 +41,12 @@ hypothesis.settings.register_profile(
     max_examples=10,
     phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
 )
+# for benchmarks: a fixed, larger amount of work without shrinking
+hypothesis.settings.register_profile(
+    "benchmark",
+    parent=hypothesis.settings.get_profile("verdict"),
+    max_examples=200,
+)
 hypothesis.settings.register_profile(
     "thorough",
     parent=hypothesis.settings.get_profile("quick"),

@@ -54,6 +54,7 @@ class MockApi:
         self.seed = seed
         self.dataset = build_dataset(seed)
         self.stores: dict[str, Store] = {}
+        self.requests = 0  # served, for benchmarks: GET /__stats
 
     def store(self, mode: str) -> Store:
         if mode not in self.stores:
@@ -64,6 +65,10 @@ class MockApi:
         if scope["type"] != "http":
             return  # no lifespan or websocket handling: nothing to set up
         request = Request(scope, receive)
+        if scope["path"] == "/__stats":
+            await json_response(200, {"requests": self.requests})(scope, receive, send)
+            return
+        self.requests += 1
         response = await self.handle(request)
         await response(scope, receive, send)
 
