@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from conformance import openapi  # noqa: E402
 from conformance.mock.dataset import build_dataset  # noqa: E402
+from conformance.mutation import suite_command  # noqa: E402
 
 TOKEN = "benchmark-token"
 VERSION = "2026-06-20"
@@ -171,16 +172,7 @@ def main() -> int:
             "1",
         ]
         examples_suites = [PY, "-m", "pytest", "suites", "-k", "not properties", *target]
-        full_run = [
-            PY,
-            "-m",
-            "pytest",
-            "suites",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--hypothesis-profile=quick",
-        ]
+        full_run = suite_command(profile="quick")
         rows: dict[str, list[float]] = {
             k: []
             for k in (

@@ -44,24 +44,29 @@ class Verdict:
         return set(self.expected) <= set(self.caught)
 
 
+def suite_command(*args: str, profile: str = "verdict") -> list[str]:
+    """``pytest suites`` as a quiet subprocess: no cache, no header, the project's addopts
+    replaced, and a hypothesis profile without shrinking (the verdict matters, not the example)."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+        "-o",
+        "addopts=--strict-markers",
+        f"--hypothesis-profile={profile}",
+        *args,
+    ]
+
+
 def run_suites(fault: str | None, extra: list[str]) -> Verdict:
     with tempfile.TemporaryDirectory() as scratch:
         verdicts_path = Path(scratch) / "verdicts.json"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            "-o",
-            "addopts=--strict-markers",
-            "--hypothesis-profile=verdict",  # the verdict matters here, not the minimal example
-            f"--verdicts-json={verdicts_path}",
-            *extra,
-        ]
+        command = suite_command(f"--verdicts-json={verdicts_path}", *extra)
         if fault:
             command.append(f"--mock-fault={fault}")
         started = time.monotonic()

@@ -9,6 +9,7 @@ results, and prints how to render them.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import html
 import json
 import os
@@ -113,8 +114,14 @@ def matrix_html(cells: dict[str, dict[str, str | None]]) -> str:
 def render_html() -> bool:
     """Render reports/html/ with the pinned Allure 3; False (with instructions) when impossible."""
     if not ALLURE.exists() and shutil.which("npm"):
-        print("report: installing the pinned Allure 3 generator (npm ci)…", file=sys.stderr)
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=False)
+        # one installer at a time: parallel runs (xdist workers, CI shards) would clobber node_modules
+        with open(ROOT / ".npm-install.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not ALLURE.exists():
+                print("report: installing the pinned Allure 3 generator (npm ci)…", file=sys.stderr)
+                subprocess.run(
+                    ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=False
+                )
     if not ALLURE.exists():
         print(
             "report: the Allure generator is not installed, so reports/html/ was not written. The results are "

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from conformance.mutation import suite_command
 from tests.hostile import MODES, HostileServer, refused_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,18 +22,7 @@ GLOBAL_BUDGET = 60  # seconds a whole hostile run may take, far above what a bou
 def run_suites(
     base_url: str, *args: str, timeout: float = GLOBAL_BUDGET
 ) -> tuple[subprocess.CompletedProcess, float]:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "suites",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--no-header",
-        "-o",
-        "addopts=--strict-markers",
-        "--hypothesis-profile=verdict",
+    command = suite_command(
         f"--base-url={base_url}",
         f"--api-token={TOKEN}",
         "--ad-group-id=adgrp_1",
@@ -41,7 +30,7 @@ def run_suites(
         f"--request-timeout={REQUEST_TIMEOUT}",
         "--time-budget=8",
         *args,
-    ]
+    )
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_BASE_URL"}
     completed = subprocess.run(
