@@ -267,13 +267,16 @@ def label(item: pytest.Item) -> None:
     # the first rule a test names is what it is about; the others are judged along the way
     area = item.get_closest_marker("area")
     allure.dynamic.feature(area.args[0] if area else catalogue[ids[0]].area if ids else "fuzz")
-    for rule_id in ids:
-        rule = catalogue[rule_id]
-        allure.dynamic.story(rule_id)
-        allure.dynamic.tag(rule.level)
-        allure.dynamic.description(
+    # one story per test, so every test is counted once in the tree; all its rules are tags
+    if ids:
+        allure.dynamic.story(ids[0])
+    allure.dynamic.tag(*dict.fromkeys([*ids, *(catalogue[rule_id].level for rule_id in ids)]))
+    allure.dynamic.description(
+        "\n\n".join(
             f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
+            for rule in (catalogue[rule_id] for rule_id in ids)
         )
+    )
 
 
 def git_commit() -> str:
