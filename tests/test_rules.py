@@ -205,22 +205,20 @@ def test_zero_denominators():
     assert rule_ids(LATEST, dict(body, return_on_ad_spend=1.0)) == {"INV-ROAS"}
 
 
-@pytest.mark.parametrize(
-    ("offset", "valid"), [(0.00005, True), (-0.00005, True), (0.00006, False), (-0.00006, False)]
-)
-def test_ratio_rounding_at_the_tolerance_boundary(offset, valid):
-    body = example("2026-06-20")  # clicks 240 / impressions 12000 = 0.02
-    body["click_through_rate"] = 0.02 + offset
-    assert (rule_ids(LATEST, body) == set()) is valid
+# the example body: clicks 240 / impressions 12000 = 0.02 (a ratio); spend 360 / clicks 240 = 1.5 (money)
+BOUNDARIES = [("click_through_rate", 0.02, step) for step in (0.00005, 0.00006)] + [
+    ("cost_per_click", 1.5, step) for step in (0.005, 0.0051)
+]
 
 
-@pytest.mark.parametrize(
-    ("offset", "valid"), [(0.005, True), (-0.005, True), (0.0051, False), (-0.0051, False)]
-)
-def test_money_rounding_at_the_tolerance_boundary(offset, valid):
-    body = example("2026-06-20")  # spend 360 / clicks 240 = 1.5
-    body["cost_per_click"] = 1.5 + offset
-    assert (rule_ids(LATEST, body) == set()) is valid
+@pytest.mark.parametrize(("field", "exact", "offset"), BOUNDARIES)
+@pytest.mark.parametrize("sign", [1, -1])
+def test_rounding_at_the_tolerance_boundary(field, exact, offset, sign):
+    """Within the tolerance (4 decimal places, cents) passes; a hair beyond fails."""
+    body = example("2026-06-20")
+    body[field] = exact + sign * offset
+    within = offset in (0.00005, 0.005)
+    assert (rule_ids(LATEST, body) == set()) is within
 
 
 # -- no false positives: legal but unusual bodies --------------------------------------------
