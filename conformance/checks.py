@@ -41,8 +41,6 @@ class RuleFailure(AssertionError):
 
 
 def _summary(exchange: Exchange, redact: Redactor, limit: int = 600) -> str:
-    if exchange.error:
-        return redact(f"no response ({exchange.error})")
     body = exchange.response_body[:limit].decode("utf-8", "replace")
     more = " …" if len(exchange.response_body) > limit else ""
     return redact(f"HTTP {exchange.status} {exchange.content_type or '(no content type)'} {body}{more}")
@@ -95,8 +93,6 @@ JUDGED_ON_EVERY_RESPONSE = ("ERR-JSON", "ERR-NO-5XX")
 def json_violations(exchange: Exchange) -> list[rules.Violation]:
     """ERR-JSON and ERR-NO-5XX for any response."""
     found = []
-    if exchange.error:
-        return [violation("ERR-JSON", f"no response: {exchange.error}")]
     if exchange.status is not None and exchange.status >= 500:
         found.append(violation("ERR-NO-5XX", f"answered {exchange.status}"))
     media_type = exchange.content_type.split(";")[0].strip().lower()

@@ -26,5 +26,5 @@ def pause(api: ApiClient, group_id: str) -> Exchange:
     """Set-up: return an ad group to paused (POST /ad_groups/{id}/pause, the inverse of unpause)."""
     exchange = api.post(pause_path(group_id), headers=api.auth)
     if exchange.status != 200:
-        raise RuntimeError(f"set-up failed: pause of {group_id} answered {exchange.status or exchange.error}")
+        raise RuntimeError(f"set-up failed: pause of {group_id} answered {exchange.status}")
     return exchange

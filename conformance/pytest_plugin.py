@@ -16,7 +16,7 @@ import allure
 import hypothesis
 import pytest
 
-from conformance import __version__, rules, schemas
+from conformance import __version__, rules
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor, TargetError
 from conformance.target import Target, add_options, resolve
@@ -357,7 +357,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(f"{finding.rule} [{finding.version}] {finding.message}")
     if len(verdicts.findings) > 50:
         terminalreporter.write_line(f"… {len(verdicts.findings) - 50} more")
-
-
-def versions_selected(config: pytest.Config) -> list[schemas.Version]:
-    return [schemas.versions()[name] for name in config.stash[TARGET].versions]
