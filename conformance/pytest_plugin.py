@@ -74,6 +74,18 @@ def pytest_configure(config: pytest.Config) -> None:
         profile = "thorough" if os.environ.get("CI") == "true" else "quick"
         config.option.hypothesis_profile = profile
         hypothesis.settings.load_profile(profile)
+    examples = config.getoption("max_examples", None)
+    profile = config.getoption("hypothesis_profile", None)
+    if examples and profile:
+        # a profile of its own, so the header and the report's environment name what ran
+        try:
+            parent = hypothesis.settings.get_profile(profile)
+        except hypothesis.errors.InvalidArgument:
+            return  # hypothesis's own plugin reports the unknown profile
+        derived = f"{profile}, {examples} examples"
+        hypothesis.settings.register_profile(derived, parent=parent, max_examples=examples)
+        config.option.hypothesis_profile = derived
+        hypothesis.settings.load_profile(derived)
 
 
 @pytest.hookimpl(trylast=True)

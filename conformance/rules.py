@@ -97,7 +97,7 @@ def _schema_rule(error) -> str:
 
 def schema_violations(version: schemas.Version, body: Any) -> list[Violation]:
     found = []
-    for error in version.validator.iter_errors(body):
+    for error in schemas.validation_errors(version.schema["$id"], body):
         where = "/".join(str(part) for part in error.absolute_path) or "(body)"
         found.append(Violation(_schema_rule(error), f"{where}: {error.message}"))
     return sorted(found, key=lambda v: (v.rule, v.message))

@@ -18,6 +18,13 @@ def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of cases")
+    return number
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -105,6 +112,13 @@ def add_options(parser: pytest.Parser) -> None:
         type=float,
         default=rules.Tolerance.money,
         help="absolute tolerance on money (default 0.005: cents)",
+    )
+    group.addoption(
+        "--max-examples",
+        type=_at_least_one,
+        default=None,
+        help="generated cases per property-based test (default: the hypothesis profile's, "
+        "quick 25, thorough 300)",
     )
     group.addoption("--mock-seed", type=int, default=0, help="dataset seed of the embedded mock")
     group.addoption(

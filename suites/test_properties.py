@@ -5,14 +5,16 @@ checks plus the catalogue's body rules (a custom check)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from functools import cache
+from http import HTTPStatus
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from requests import PreparedRequest
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
@@ -49,13 +51,29 @@ def operation(version: str, ids: tuple[str, ...]):
     return schema["/ad_groups/{id}/unpause"]["POST"]
 
 
-def as_httpx(exchange) -> httpx.Response:
-    request = httpx.Request(exchange.method, exchange.url, headers=exchange.request_headers)
-    response = httpx.Response(
-        exchange.status, headers=exchange.response_headers, content=exchange.response_body, request=request
+def as_response(exchange) -> schemathesis.Response:
+    """The exchange as schemathesis's checks take it, built directly: going through httpx.Response
+    and requests' prepare() re-parses what was already parsed (~0.3 ms a case, a tenth of it)."""
+    request = PreparedRequest()
+    request.method = exchange.method
+    request.url = exchange.url
+    request.headers = CaseInsensitiveDict(exchange.request_headers)
+    request.body = exchange.request_body or None
+    headers: dict[str, list[str]] = {}
+    for name, value in exchange.response_headers:
+        headers.setdefault(name.lower(), []).append(value)  # repeated headers stay repeated
+    return schemathesis.Response(
+        status_code=exchange.status,
+        headers=headers,
+        content=exchange.response_body,
+        request=request,
+        elapsed=exchange.elapsed,
+        verify=True,
+        message=REASONS.get(exchange.status, ""),
     )
-    response.elapsed = timedelta(seconds=exchange.elapsed)
-    return response
+
+
+REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 def catalogue_rules_check(version: str, tolerance: rules.Tolerance):
@@ -149,7 +167,7 @@ def test_generated_requests_conform(api, target, verdicts, tolerance, version, m
             # like `st run`, confirm auth enforcement once per operation, not on every case
             checks = BUILT_IN_CHECKS if not auth_enforced else CHECKS_AFTER_AUTH_CONFIRMED
             case.validate_response(
-                as_httpx(exchange),
+                as_response(exchange),
                 checks=checks,
                 additional_checks=[custom],
                 headers=explicit,

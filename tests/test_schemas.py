@@ -24,10 +24,14 @@ def load_cases(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def case_validator(group: dict) -> Draft202012Validator:
+def case_schema_id(group: dict) -> str:
     if group.get("schema") == "error":
-        return schemas._validator(schemas.error_schema()["$id"])
-    return schemas.versions()[group["version"]].validator
+        return schemas.error_schema()["$id"]
+    return schemas.versions()[group["version"]].schema["$id"]
+
+
+def case_validator(group: dict) -> Draft202012Validator:
+    return schemas._validator(case_schema_id(group))
 
 
 def all_cases():
@@ -74,11 +78,32 @@ def test_registry_names_existing_versions_and_files():
 
 @pytest.mark.parametrize(("group", "case"), list(all_cases()))
 def test_schema_case(group, case):
-    errors = schemas.format_errors(case_validator(group), case["instance"])
+    errors = schemas.format_errors(tuple(case_validator(group).iter_errors(case["instance"])))
     if case["valid"]:
         assert errors == [], f"{case['description']}: {errors}"
     else:
         assert errors, f"{case['description']}: the schema accepted it"
+    # the memo the suites validate through gives the same answer, first time and from memory
+    for _ in range(2):
+        remembered = schemas.validation_errors(case_schema_id(group), case["instance"])
+        assert schemas.format_errors(remembered) == errors
+
+
+@pytest.mark.parametrize(
+    ("field", "valid", "invalid"),
+    [
+        ("impressions", 1, True),
+        ("impressions", 0, False),
+        ("created_at", "2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z"),
+    ],
+    ids=["one-true", "zero-false", "timestamp"],
+)
+def test_validation_memo_keeps_apart_what_json_schema_keeps_apart(field, valid, invalid):
+    """Bodies equal under == (1 and True) or nearly alike must not share a remembered verdict."""
+    version = schemas.latest_version()
+    body = {**first_valid_instance(version.name), field: valid}
+    assert schemas.validation_errors(version.schema["$id"], body) == ()
+    assert schemas.validation_errors(version.schema["$id"], {**body, field: invalid}) != ()
 
 
 def test_case_files_are_well_formed():
