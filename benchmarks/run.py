@@ -1,13 +1,23 @@
-"""Side-by-side benchmark, one command: ``python benchmarks/run.py [--repeat 5] [--examples 200]``.
+"""Side-by-side benchmark, one command: ``python benchmarks/run.py [--repeat 5]``.
 
-Against the same standalone mock process (requests counted server-side), in one run, it measures:
-  (a) the suite's property-based phase (suites/test_properties.py, positive mode, one version);
+Against one standalone mock process (requests counted server-side), in one run, it measures:
+  (a) the suite's property-based phase (suites/test_properties.py, positive mode, one version),
+      in one process and split over the cores with xdist (-n <cores>);
   (b) schemathesis's ``st run`` CLI on the same operation, same checks, same number of cases;
   (c) a raw httpx keep-alive loop sending as many requests as (a): the floor;
-  (d) the example and invariant suites (everything but properties): cost per request vs (c);
+  (d) the example and invariant suites (everything but the property-based tests, i.e. without
+      test_properties.py and the @given header test in test_versioning.py): their own time
+      (pytest's per-test times: set-up, call, teardown) per request, against (c);
   (e) the full default run (``pytest suites``, embedded mock, quick profile): wall time;
-  (f) the mock's throughput vs a minimal Starlette handler returning a constant body.
-Medians of --repeat runs; prints the ratios and writes reports/benchmarks.json.
+  (f) the mock's throughput against a minimal Starlette handler returning a constant body;
+  (g) generation alone: schemathesis's strategy drawn in-process with no request (a floor for
+      any tool built on it, st included).
+
+Throughput of (a) and (b) is marginal: each command runs twice, with --small and --large cases,
+and cases per second = (large - small) / (time(large) - time(small)). Start-up (interpreter,
+imports, schema loading, xdist workers) costs both sizes alike and cancels out, for both tools;
+it is printed on its own. Medians of --repeat rounds; prints the ratios against the targets and
+writes reports/benchmarks.json.
 """
 
 from __future__ import annotations
@@ -16,11 +26,13 @@ import argparse
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import httpx
@@ -35,6 +47,7 @@ from conformance.mutation import suite_command  # noqa: E402
 TOKEN = "benchmark-token"
 VERSION = "2026-06-20"
 PY = sys.executable
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
 MINIMAL_APP = """
 import sys, socket, uvicorn
 from starlette.responses import Response
@@ -45,18 +58,29 @@ async def app(scope, receive, send):
 s = socket.socket(); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1); s.bind(("127.0.0.1", int(sys.argv[1])))
 uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")).run(sockets=[s])
 """
+TARGETS = {
+    "suite / st run, cases per second (one process)": ("ratio_suite_over_st_cases_per_s", ">=", 2.0),
+    "suite / st run, cases per second (xdist, all cores)": (
+        "ratio_suite_xdist_over_st_cases_per_s",
+        ">=",
+        2.0,
+    ),
+    "example suites / raw loop, time per request": ("ratio_examples_over_raw_time_per_request", "<=", 1.5),
+    "full default run, seconds": ("full_default_run_s", "<=", 20.0),
+    "mock / minimal Starlette, requests per second": ("ratio_mock_over_minimal_rps", ">=", 0.8),
+}
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-class Process:
-    def __init__(self, command: list[str], port: int):
+class Server:
+    """A server subprocess on a free loopback port, up before the constructor returns."""
+
+    def __init__(self, command: list[str], port: int, probe: str):
         self.port = port
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -64,10 +88,11 @@ class Process:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                httpx.get(f"{self.url}/__stats", timeout=1)
+                httpx.get(f"{self.url}{probe}", timeout=1)
                 return
             except httpx.HTTPError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"{command} did not start")
 
     @property
@@ -86,19 +111,22 @@ def timed(command: list[str]) -> float:
     # run as ./run runs them: bytecode caching on (see the comment in ./run)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
-    subprocess.run(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env
-    )
-    return time.perf_counter() - started
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{command[:4]}… exited {completed.returncode}:\n{completed.stdout[-2000:]}")
+    return seconds
 
 
-def measure(mock: Process, command: list[str]) -> tuple[float, int]:
+def measure(mock: Server, command: list[str]) -> tuple[float, int]:
+    """Wall seconds and requests the mock received."""
     before = mock.requests()
     seconds = timed(command)
     return seconds, mock.requests() - before
 
 
 def raw_loop(url: str, path: str, count: int) -> float:
+    """Seconds for ``count`` keep-alive POSTs, nothing else: the floor."""
     with httpx.Client() as client:
         headers = {"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION}
         client.post(url + path, headers=headers)
@@ -108,15 +136,68 @@ def raw_loop(url: str, path: str, count: int) -> float:
         return time.perf_counter() - started
 
 
+def junit_test_seconds(path: Path) -> float:
+    """The tests' own time (set-up + call + teardown of each), without start-up and collection."""
+    return sum(float(case.get("time", 0)) for case in ElementTree.parse(path).getroot().iter("testcase"))
+
+
+def generation_seconds_per_case(spec: Path, cases: int) -> float:
+    """schemathesis's positive strategy for the operation, drawn with no request, in-process."""
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    operation = schemathesis.openapi.from_path(spec)["/ad_groups/{id}/unpause"]["POST"]
+    strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE)
+    drawn = []
+
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def draw(case):
+        drawn.append(case)
+
+    draw()  # warm-up: strategy construction and caches
+    drawn.clear()
+    started = time.perf_counter()
+    draw()
+    return (time.perf_counter() - started) / len(drawn)
+
+
+def marginal(small: tuple[float, int], large: tuple[float, int], cases: tuple[int, int]) -> dict:
+    (t_small, r_small), (t_large, r_large) = small, large
+    seconds = t_large - t_small
+    per_case = seconds / (cases[1] - cases[0])
+    return {
+        "cases_per_s": (cases[1] - cases[0]) / seconds,
+        "requests_per_s": (r_large - r_small) / seconds,
+        "s_per_request": seconds / (r_large - r_small),
+        "startup_s": t_small - per_case * cases[0],
+        "whole_command_large_s": t_large,
+        "requests_large": r_large,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds; medians are reported (default 5)")
+    parser.add_argument("--small", type=int, default=50, help="cases in the small run (default 50)")
+    parser.add_argument("--large", type=int, default=250, help="cases in the large run (default 250)")
     args = parser.parse_args()
+    if args.repeat < 1 or not 0 < args.small < args.large:
+        parser.error("needs --repeat >= 1 and 0 < --small < --large")
+    workers = max(2, os.cpu_count() or 2)
     ids = [g.id for g in build_dataset(0)]
-    port = free_port()
-    mock = Process([PY, "-m", "conformance.mock", "--port", str(port), "--token", TOKEN], port)
+    mock_port = free_port()
+    mock = Server(
+        [PY, "-m", "conformance.mock", "--port", str(mock_port), "--token", TOKEN], mock_port, "/__stats"
+    )
     target = [
         "--base-url",
         mock.url,
@@ -131,126 +212,121 @@ def main() -> int:
         "-o",
         "addopts=--strict-markers",
     ]
-    examples = 200  # the 'benchmark' hypothesis profile
+    rounds: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as scratch:
         spec = Path(scratch) / "openapi.json"
         spec.write_text(json.dumps(openapi.build(VERSION, ids)))
-        suite_property = [
-            PY,
-            "-m",
-            "pytest",
-            "suites/test_properties.py",
-            "-k",
-            "positive",
-            "--hypothesis-profile=benchmark",
-            *target,
+        junit = Path(scratch) / "junit.xml"
+
+        def suite_property(cases: int, *extra: str) -> list[str]:
+            return [
+                *[PY, "-m", "pytest", "suites/test_properties.py", "-k", "positive"],
+                *["--hypothesis-profile=verdict", f"--max-examples={cases}", *target, *extra],
+            ]
+
+        def st_run(cases: int) -> list[str]:
+            return [
+                *[str(Path(PY).parent / "st"), "run", str(spec), "--url", mock.url, "--mode", "positive"],
+                *[
+                    "--phases",
+                    "fuzzing",
+                    "-n",
+                    str(cases),
+                    "--no-shrink",
+                    "--checks",
+                    CHECKS,
+                    "--workers",
+                    "1",
+                ],
+                *["-H", f"Authorization: Bearer {TOKEN}", "-H", f"Api-Version-Date: {VERSION}"],
+            ]
+
+        examples_suites = [PY, "-m", "pytest", "suites", "--deselect", "suites/test_properties.py", *target]
+        examples_suites += [
+            "--deselect",
+            "suites/test_versioning.py::test_arbitrary_unregistered_values_are_rejected",
         ]
-        st_run = [
-            str(Path(PY).parent / "st"),
-            "run",
-            str(spec),
-            "--url",
-            mock.url,
-            "--mode",
-            "positive",
-            "--phases",
-            "fuzzing",
-            "-n",
-            str(examples),
-            "--no-shrink",
-            "-H",
-            f"Authorization: Bearer {TOKEN}",
-            "-H",
-            f"Api-Version-Date: {VERSION}",
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
-            "ignored_auth",
-            "--workers",
-            "1",
-        ]
-        examples_suites = [PY, "-m", "pytest", "suites", "-k", "not properties", *target]
-        full_run = suite_command(profile="quick")
-        rows: dict[str, list[float]] = {
-            k: []
-            for k in (
-                "suite_property_s",
-                "suite_property_requests",
-                "st_run_s",
-                "st_run_requests",
-                "raw_s",
-                "examples_s",
-                "examples_requests",
-                "raw_examples_s",
-                "full_run_s",
-                "mock_rps",
-                "minimal_rps",
-            )
-        }
+        examples_suites += [f"--junitxml={junit}"]
         body = Path(scratch) / "body.json"
+        path = f"/ad_groups/{ids[0]}/unpause"
         body.write_bytes(
             httpx.post(
-                f"{mock.url}/ad_groups/{ids[0]}/unpause",
-                headers={"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION},
+                mock.url + path, headers={"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION}
             ).content
         )
-        minimal_port = free_port()
         (Path(scratch) / "minimal.py").write_text(MINIMAL_APP)
-        minimal = subprocess.Popen([PY, str(Path(scratch) / "minimal.py"), str(minimal_port), str(body)])
-        time.sleep(1.5)
+        minimal_port = free_port()
+        minimal = Server(
+            [PY, str(Path(scratch) / "minimal.py"), str(minimal_port), str(body)], minimal_port, "/"
+        )
+        cases = (args.small, args.large)
         try:
-            for round_number in range(args.repeat):
-                seconds, requests = measure(mock, suite_property)
-                rows["suite_property_s"].append(seconds)
-                rows["suite_property_requests"].append(requests)
-                seconds, requests = measure(mock, st_run)
-                rows["st_run_s"].append(seconds)
-                rows["st_run_requests"].append(requests)
-                rows["raw_s"].append(
-                    raw_loop(
-                        mock.url, f"/ad_groups/{ids[0]}/unpause", int(rows["suite_property_requests"][-1])
-                    )
-                )
+            for number in range(args.repeat):
+                row: dict[str, float] = {}
+                for name, make in (
+                    ("suite", lambda n: suite_property(n)),
+                    ("suite_xdist", lambda n: suite_property(n, "-n", str(workers))),
+                    ("st_run", st_run),
+                ):
+                    figures = marginal(measure(mock, make(cases[0])), measure(mock, make(cases[1])), cases)
+                    row.update({f"{name}_{key}": value for key, value in figures.items()})
+                raw_count = int(row["suite_requests_large"])
+                row["raw_s_per_request"] = raw_loop(mock.url, path, raw_count) / raw_count
                 seconds, requests = measure(mock, examples_suites)
-                rows["examples_s"].append(seconds)
-                rows["examples_requests"].append(requests)
-                rows["raw_examples_s"].append(raw_loop(mock.url, f"/ad_groups/{ids[0]}/unpause", requests))
-                rows["full_run_s"].append(timed(full_run))
+                row["examples_whole_command_s"] = seconds
+                row["examples_requests"] = requests
+                row["examples_s_per_request"] = junit_test_seconds(junit) / requests
+                row["raw_examples_s_per_request"] = raw_loop(mock.url, path, requests) / requests
+                row["full_default_run_s"] = timed(suite_command(profile="quick"))
                 n = 3000
-                rows["mock_rps"].append(n / raw_loop(mock.url, f"/ad_groups/{ids[0]}/unpause", n))
-                rows["minimal_rps"].append(n / raw_loop(f"http://127.0.0.1:{minimal_port}", "/", n))
-                print(f"round {round_number + 1}/{args.repeat} done", file=sys.stderr)
+                row["mock_rps"] = n / raw_loop(mock.url, path, n)
+                row["minimal_rps"] = n / raw_loop(minimal.url, "/", n)
+                rounds.append(row)
+                print(f"round {number + 1}/{args.repeat} done", file=sys.stderr)
         finally:
-            minimal.terminate()
+            minimal.stop()
             mock.stop()
-    median = {k: statistics.median(v) for k, v in rows.items()}
-    suite_cases_per_s = examples / median["suite_property_s"]  # one positive test, one version
-    st_cases_per_s = examples / median["st_run_s"]
+        generation = generation_seconds_per_case(spec, args.large)
+    median = {key: statistics.median(row[key] for row in rounds) for key in rounds[0]}
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "repeat": args.repeat,
-        "examples_per_run": examples,
+        "cases": {"small": args.small, "large": args.large},
+        "xdist_workers": workers,
         "medians": median,
-        "suite_property_cases_per_s": suite_cases_per_s,
-        "suite_property_requests_per_s": median["suite_property_requests"] / median["suite_property_s"],
-        "st_run_cases_per_s": st_cases_per_s,
-        "st_run_requests_per_s": median["st_run_requests"] / median["st_run_s"],
-        "raw_requests_per_s": median["suite_property_requests"] / median["raw_s"],
-        "ratio_suite_over_st_cases_per_s": suite_cases_per_s / st_cases_per_s,
-        "ratio_suite_over_raw_time_per_request": (
-            median["suite_property_s"] / median["suite_property_requests"]
-        )
-        / (median["raw_s"] / median["suite_property_requests"]),
-        "ratio_examples_over_raw_time_per_request": (median["examples_s"] / median["examples_requests"])
-        / (median["raw_examples_s"] / median["examples_requests"]),
-        "full_default_run_s": median["full_run_s"],
+        "generation_only_ms_per_case": generation * 1000,
+        "suite_cases_per_s": median["suite_cases_per_s"],
+        "suite_requests_per_s": median["suite_requests_per_s"],
+        "suite_xdist_cases_per_s": median["suite_xdist_cases_per_s"],
+        "st_run_cases_per_s": median["st_run_cases_per_s"],
+        "st_run_requests_per_s": median["st_run_requests_per_s"],
+        "raw_requests_per_s": 1 / median["raw_s_per_request"],
+        "ratio_suite_over_st_cases_per_s": median["suite_cases_per_s"] / median["st_run_cases_per_s"],
+        "ratio_suite_xdist_over_st_cases_per_s": median["suite_xdist_cases_per_s"]
+        / median["st_run_cases_per_s"],
+        "ratio_suite_over_raw_time_per_request": median["suite_s_per_request"] / median["raw_s_per_request"],
+        "ratio_examples_over_raw_time_per_request": median["examples_s_per_request"]
+        / median["raw_examples_s_per_request"],
+        "full_default_run_s": median["full_default_run_s"],
         "ratio_mock_over_minimal_rps": median["mock_rps"] / median["minimal_rps"],
     }
     out = ROOT / "reports" / "benchmarks.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
+    print(f"{results['machine']}; medians of {args.repeat} rounds; {args.small} and {args.large} cases")
     for key, value in results.items():
-        if key != "medians":
-            print(f"{key:45} {value:.3f}" if isinstance(value, float) else f"{key:45} {value}")
+        if isinstance(value, float):
+            print(f"  {key:45} {value:10.3f}")
+    startup = {name: median[f"{name}_startup_s"] for name in ("suite", "suite_xdist", "st_run")}
+    print(
+        "  start-up, seconds (cancels out of the marginal figures): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in startup.items())
+    )
+    print("targets:")
+    for label, (key, sense, bound) in TARGETS.items():
+        value = results[key]
+        met = value >= bound if sense == ">=" else value <= bound
+        print(f"  {'met    ' if met else 'NOT met'} {label}: {value:.2f} (target {sense} {bound:g})")
     print(f"written to {out}")
     return 0
 

@@ -4,6 +4,7 @@ profiles, allure labels (version → area → rule), attachments and the finding
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import socket
@@ -69,23 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
     config.stash[SEED] = int(config.getoption("hypothesis_seed"))
-    config.pluginmanager.register(OutcomeRecorder(), "conformance-outcomes")
+    config.pluginmanager.register(OutcomeRecorder(config), "conformance-outcomes")
     if config.getoption("hypothesis_profile", None) is None:
         profile = "thorough" if os.environ.get("CI") == "true" else "quick"
         config.option.hypothesis_profile = profile
         hypothesis.settings.load_profile(profile)
-    examples = config.getoption("max_examples", None)
-    profile = config.getoption("hypothesis_profile", None)
-    if examples and profile:
-        # a profile of its own, so the header and the report's environment name what ran
-        try:
-            parent = hypothesis.settings.get_profile(profile)
-        except hypothesis.errors.InvalidArgument:
-            return  # hypothesis's own plugin reports the unknown profile
-        derived = f"{profile}, {examples} examples"
-        hypothesis.settings.register_profile(derived, parent=parent, max_examples=examples)
-        config.option.hypothesis_profile = derived
-        hypothesis.settings.load_profile(derived)
 
 
 @pytest.hookimpl(trylast=True)
@@ -150,6 +139,42 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
             mock.stop()
 
 
+def worker_count() -> int:
+    """xdist workers in this run, 1 without xdist (every worker collects the same tests)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    count = worker_count()
+    if "run_property" in metafunc.fixturenames and count > 1:
+        shards = [(index, count) for index in range(count)]
+        metafunc.parametrize("property_shard", shards, ids=[f"shard{i + 1}of{count}" for i, _ in shards])
+
+
+@pytest.fixture
+def property_shard() -> tuple[int, int]:
+    """(index, count): the part of a property-based test's cases this item runs; (0, 1) is all."""
+    return (0, 1)
+
+
+@pytest.fixture
+def run_property(pytestconfig: pytest.Config, target: Target, property_shard: tuple[int, int]):
+    """Runs an inner @given test with the run's number of cases (--max-examples, else the profile's).
+
+    Under xdist (-n N) each property test is N items, each running 1/N of the cases from its own
+    seed (the printed seed + its index): one operation's cases spread over the cores."""
+
+    def run(test) -> None:
+        index, count = property_shard
+        total = target.max_examples or hypothesis.settings.default.max_examples
+        test = hypothesis.settings(max_examples=max(1, math.ceil(total / count)))(test)
+        if count > 1:
+            test = hypothesis.seed(pytestconfig.stash[SEED] + index)(test)
+        test()
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def tolerance(target: Target) -> rules.Tolerance:
     return target.tolerance
@@ -192,6 +217,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 OUTCOMES = pytest.StashKey[list]()
+FINDINGS = pytest.StashKey[list]()
 
 
 def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor) -> None:
@@ -239,14 +265,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 class OutcomeRecorder:
-    """Outermost makereport: sees the final outcome (after xfail handling) and records it for
-    the reports. A class, because a module can define pytest_runtest_makereport only once."""
+    """Outermost makereport: sees the final outcome (after xfail handling) and puts it, with the
+    SHOULD findings made meanwhile, on the report; logreport collects them. Reports travel from
+    xdist workers to the controller, so the outcomes and findings of every worker are gathered
+    where the files are written. A class, because a module defines a hook only once."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.findings_reported = 0
+        self.requests_by_process: dict[str, int] = {}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         report = yield
-        if hasattr(report, "wasxfail") and VERDICTS in item.config.stash:
-            report.wasxfail = item.config.stash[VERDICTS].redact(report.wasxfail)
+        verdicts = item.config.stash.get(VERDICTS, None)
+        if hasattr(report, "wasxfail") and verdicts is not None:
+            report.wasxfail = verdicts.redact(report.wasxfail)
+        client = item.config.stash.get(CLIENT, None)
+        report.conformance_requests = [
+            os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            client.count if client else 0,
+        ]
+        if verdicts is not None:
+            report.conformance_findings = [f.__dict__ for f in verdicts.findings[self.findings_reported :]]
+            self.findings_reported = len(verdicts.findings)
         if report.when == "call" or report.failed or report.skipped:
             broken = []
             if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
@@ -254,20 +296,30 @@ class OutcomeRecorder:
             elif hasattr(report, "wasxfail"):
                 broken = [word for word in report.wasxfail.split() if word.rstrip(",") in rules.catalogue()]
                 broken = [word.rstrip(",") for word in broken]
-            item.config.stash.setdefault(OUTCOMES, []).append(
-                {
-                    "test": item.nodeid,
-                    "when": report.when,
-                    "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
-                    "rules": broken,
-                    "version": version_of(item),
-                    "requests_so_far": client.count if (client := item.config.stash.get(CLIENT, None)) else 0,
-                    "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
-                    "declared": rule_ids_of(item)
-                    + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
-                }
-            )
+            report.conformance_outcome = {
+                "test": item.nodeid,
+                "when": report.when,
+                "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
+                "rules": broken,
+                "version": version_of(item),
+                "requests_so_far": client.count if client else 0,
+                "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
+                "declared": rule_ids_of(item)
+                + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
+            }
         return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        stash = self.config.stash
+        if getattr(report, "conformance_outcome", None):
+            stash.setdefault(OUTCOMES, []).append(report.conformance_outcome)
+        stash.setdefault(FINDINGS, []).extend(getattr(report, "conformance_findings", []))
+        process, count = getattr(report, "conformance_requests", ("main", 0))
+        self.requests_by_process[process] = max(count, self.requests_by_process.get(process, 0))
+
+    @property
+    def requests(self) -> int:
+        return sum(self.requests_by_process.values())
 
 
 def label(item: pytest.Item) -> None:
@@ -338,22 +390,22 @@ def write_allure_context(config: pytest.Config, directory: Path) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    alluredir = session.config.getoption("allure_report_dir", None)
-    if alluredir and TARGET in session.config.stash:
-        write_allure_context(session.config, Path(alluredir))
-    path = session.config.getoption("verdicts_json")
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: its outcomes reached the controller, which writes the files
+    alluredir = config.getoption("allure_report_dir", None)
+    if alluredir and TARGET in config.stash:
+        write_allure_context(config, Path(alluredir))
+    path = config.getoption("verdicts_json")
     if path:
-        client = session.config.stash.get(CLIENT, None)
-        api_count = client.count if client is not None else 0
+        recorder = config.pluginmanager.get_plugin("conformance-outcomes")
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(
                 {
                     "exitstatus": int(exitstatus),
-                    "outcomes": session.config.stash.get(OUTCOMES, []),
-                    "findings": [f.__dict__ for f in session.config.stash[VERDICTS].findings]
-                    if VERDICTS in session.config.stash
-                    else [],
-                    "requests": api_count,
+                    "outcomes": config.stash.get(OUTCOMES, []),
+                    "findings": config.stash.get(FINDINGS, []),
+                    "requests": recorder.requests if recorder else 0,
                 },
                 handle,
                 indent=1,
@@ -361,11 +413,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    verdicts = config.stash.get(VERDICTS, None)
-    if verdicts is None or not verdicts.findings:
+    findings = config.stash.get(FINDINGS, [])
+    if not findings:
         return
     terminalreporter.section("advisory findings (SHOULD rules; --strict makes them fail)")
-    for finding in verdicts.findings[:50]:
-        terminalreporter.write_line(f"{finding.rule} [{finding.version}] {finding.message}")
-    if len(verdicts.findings) > 50:
-        terminalreporter.write_line(f"… {len(verdicts.findings) - 50} more")
+    for finding in findings[:50]:
+        terminalreporter.write_line(f"{finding['rule']} [{finding['version']}] {finding['message']}")
+    if len(findings) > 50:
+        terminalreporter.write_line(f"… {len(findings) - 50} more")

@@ -47,6 +47,7 @@ class Target:
     max_body: int
     strict: bool
     tolerance: rules.Tolerance
+    max_examples: int | None = None  # None: the hypothesis profile's
     mock_seed: int = 0
     mock_fault: str | None = None
     secrets: list[str] = field(default_factory=list, repr=False)
@@ -188,6 +189,7 @@ def resolve(config: pytest.Config) -> Target:
         max_body=option("max_body_bytes"),
         strict=bool(option("strict")),  # pytest's own --strict: all its strictness, and SHOULD findings fail
         tolerance=rules.Tolerance(ratio=option("ratio_tolerance"), money=option("money_tolerance")),
+        max_examples=option("max_examples"),
         mock_seed=option("mock_seed"),
         mock_fault=fault,
         secrets=[token],

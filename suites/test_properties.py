@@ -134,13 +134,17 @@ def catalogue_violations(failure: AssertionError | FailureGroup, exchange, versi
 @pytest.mark.parametrize(
     "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"]
 )
-def test_generated_requests_conform(api, target, verdicts, tolerance, version, mode):
+def test_generated_requests_conform(api, target, verdicts, tolerance, version, mode, run_property):
     unpause = operation(version, tuple(target.ad_group_ids))
     custom = catalogue_rules_check(version, tolerance)
     registered = set(schemas.versions())
     auth_enforced: list[bool] = []  # filled once ignored_auth has probed a 200 without credentials
 
-    @given(case=unpause.as_strategy(generation_mode=mode), data=st.data())
+    # negative cases are about the version header: an id is valid whatever it is, so a negated id is
+    # a case the docs accept and the test would throw away (a third of the negative draws)
+    fixed = {"path_parameters": {"id": target.ad_group_ids[0]}} if mode is GenerationMode.NEGATIVE else {}
+
+    @given(case=unpause.as_strategy(generation_mode=mode, **fixed), data=st.data())
     def generated_request_conforms(case, data):
         sent_version = (case.headers or {}).get(VERSION_HEADER)
         if mode is GenerationMode.NEGATIVE:
@@ -183,4 +187,4 @@ def test_generated_requests_conform(api, target, verdicts, tolerance, version, m
                 version,
             )
 
-    generated_request_conforms()
+    run_property(generated_request_conforms)

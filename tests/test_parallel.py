@@ -1,0 +1,62 @@
+"""--max-examples sizes the property-based tests, and under xdist (-n 2) their cases are split
+over the workers while every worker's outcomes and findings reach the files the controller writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conformance.mutation import suite_command
+
+ROOT = Path(__file__).resolve().parent.parent
+POSITIVE_ONE_VERSION = ["suites/test_properties.py", "-k", "positive", "--api-version=2026-06-20"]
+
+
+def run_suites(tmp_path: Path, *args: str, name: str = "verdicts.json") -> dict:
+    verdicts = tmp_path / name
+    command = suite_command(f"--verdicts-json={verdicts}", *args)
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert verdicts.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    return json.loads(verdicts.read_text()) | {"stdout": completed.stdout}
+
+
+@pytest.mark.parametrize("examples", [5, 40])
+def test_max_examples_is_the_number_of_generated_requests(tmp_path, examples):
+    # positive cases are all sendable and each sends one request with the suite's client
+    # (schemathesis's auth probe goes through its own session)
+    verdicts = run_suites(tmp_path, *POSITIVE_ONE_VERSION, f"--max-examples={examples}")
+    assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
+    assert verdicts["requests"] == examples
+
+
+def test_xdist_splits_the_cases_of_one_property_test_over_the_workers(tmp_path):
+    verdicts = run_suites(tmp_path, *POSITIVE_ONE_VERSION, "--max-examples=40", "-n", "2")
+    assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
+    tests = sorted(outcome["test"] for outcome in verdicts["outcomes"])
+    assert [t.split("[")[1] for t in tests] == [
+        "2026-06-20-shard1of2-positive]",
+        "2026-06-20-shard2of2-positive]",
+    ]
+    assert verdicts["requests"] == 40  # 20 per worker, summed over both
+
+
+@pytest.mark.parametrize(("fault", "level"), [("frequency-drift", "SHOULD"), ("ctr-as-percent", "MUST")])
+def test_xdist_runs_reach_the_same_verdicts(tmp_path, fault, level):
+    """A SHOULD fault (findings) and a MUST fault (failures): the same rules, findings and exit
+    status with two workers as in one process."""
+    alone = run_suites(tmp_path, f"--mock-fault={fault}", name="alone.json")
+    spread = run_suites(tmp_path, f"--mock-fault={fault}", "-n", "2", name="spread.json")
+
+    def broken(verdicts: dict) -> set[str]:
+        return {rule for outcome in verdicts["outcomes"] for rule in outcome["rules"]}
+
+    assert broken(alone)
+    assert bool(alone["findings"]) == (level == "SHOULD")
+    assert alone["exitstatus"] == (1 if level == "MUST" else 0)
+    assert broken(spread) == broken(alone)
+    assert spread["exitstatus"] == alone["exitstatus"]
+    assert sorted(f["rule"] for f in spread["findings"]) == sorted(f["rule"] for f in alone["findings"])
+    assert "advisory findings" in spread["stdout"] or not alone["findings"]
