@@ -46,6 +46,17 @@ class Store:
     def __init__(self, groups: list[AdGroup]):
         self.groups = {group.id: group for group in groups}
         self.in_flight: set[str] = set()
+        self.rendered: dict[tuple[str, str], tuple[tuple, bytes]] = {}
+
+    def body(self, group: AdGroup, version: str) -> bytes:
+        """The 200 body as sent, serialised once per state of the group: only pause and unpause
+        change a group (status, updated_at), and rendering + JSON cost most of a request."""
+        state = (group.status, group.updated_at)
+        cached = self.rendered.get((group.id, version))
+        if cached is None or cached[0] != state:
+            payload = json.dumps(render(group, version), separators=(",", ":")).encode()
+            cached = self.rendered[(group.id, version)] = (state, payload)
+        return cached[1]
 
 
 class MockApi:
@@ -110,6 +121,8 @@ class MockApi:
             self.pause(group)
             return json_response(200, render(group, version))
         await self.unpause(group, store, fault)
+        if fault is Fault.NONE:
+            return Response(store.body(group, version), status_code=200, media_type=JSON)
         body = fault.body(render(group, version), version, group)
         status, body, headers = fault.success(200, body, {})
         if isinstance(body, str):
