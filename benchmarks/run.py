@@ -7,7 +7,8 @@ Against one standalone mock process (requests counted server-side), in one run, 
   (c) a raw httpx keep-alive loop of the same POST (at least 3,000 of them): the floor;
   (d) the example and invariant suites (everything but the property-based tests, i.e. without
       test_properties.py and the @given header test in test_versioning.py): their own time
-      (pytest's per-test times: set-up, call, teardown) per request, against (c);
+      (pytest's per-test times: set-up, call, teardown) per request, against the floor of the
+      same requests (recorded by benchmarks/record_requests.py) replayed by a bare httpx client;
   (e) the full default run (``pytest suites``, embedded mock, quick profile): wall time;
   (f) the mock's throughput against a minimal Starlette handler returning a constant body;
   (g) generation alone: schemathesis's strategy drawn in-process with no request (a floor for
@@ -107,9 +108,9 @@ class Server:
         self.process.wait(10)
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], **extra_env: str) -> float:
     # run as ./run runs them: bytecode caching on (see the comment in ./run)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | extra_env
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - started
@@ -118,10 +119,10 @@ def timed(command: list[str]) -> float:
     return seconds
 
 
-def measure(mock: Server, command: list[str]) -> tuple[float, int]:
+def measure(mock: Server, command: list[str], **extra_env: str) -> tuple[float, int]:
     """Wall seconds and requests the mock received."""
     before = mock.requests()
-    seconds = timed(command)
+    seconds = timed(command, **extra_env)
     return seconds, mock.requests() - before
 
 
@@ -133,6 +134,15 @@ def raw_loop(url: str, path: str, count: int) -> float:
         started = time.perf_counter()
         for _ in range(count):
             client.post(url + path, headers=headers)
+        return time.perf_counter() - started
+
+
+def raw_replay(recorded: list[list]) -> float:
+    """Seconds to send exactly the recorded requests again, in order, with a bare keep-alive client."""
+    with httpx.Client() as client:
+        started = time.perf_counter()
+        for method, url, headers, body in recorded:
+            client.request(method, url, headers=headers, content=body.encode("latin-1"))
         return time.perf_counter() - started
 
 
@@ -246,7 +256,9 @@ def main() -> int:
             "--deselect",
             "suites/test_versioning.py::test_arbitrary_unregistered_values_are_rejected",
         ]
-        examples_suites += [f"--junitxml={junit}"]
+        examples_suites += [f"--junitxml={junit}", "-p", "record_requests"]
+        recording = Path(scratch) / "requests.json"
+        recorder_env = {"PYTHONPATH": str(ROOT / "benchmarks"), "BENCHMARK_RECORD": str(recording)}
         body = Path(scratch) / "body.json"
         path = f"/ad_groups/{ids[0]}/unpause"
         body.write_bytes(
@@ -272,13 +284,17 @@ def main() -> int:
                     row.update({f"{name}_{key}": value for key, value in figures.items()})
                 raw_count = max(int(row["suite_requests_large"]), 3000)
                 row["raw_s_per_request"] = raw_loop(mock.url, path, raw_count) / raw_count
-                seconds, requests = measure(mock, examples_suites)
+                seconds, requests = measure(mock, examples_suites, **recorder_env)
+                recorded = json.loads(recording.read_text())
+                assert len(recorded) == requests, (len(recorded), requests)
                 row["examples_whole_command_s"] = seconds
                 row["examples_requests"] = requests
                 row["examples_s_per_request"] = junit_test_seconds(junit) / requests
-                # the floor, on at least 3,000 requests: a sub-second loop is at the mercy of the scheduler
-                floor_count = max(requests, 3000)
-                row["raw_examples_s_per_request"] = raw_loop(mock.url, path, floor_count) / floor_count
+                # the floor: the very same requests replayed, three times (a sub-second loop is at
+                # the mercy of the scheduler); the mock's state follows the same pause/unpause path
+                replays = 3
+                replayed = sum(raw_replay(recorded) for _ in range(replays))
+                row["raw_examples_s_per_request"] = replayed / (replays * requests)
                 row["full_default_run_s"] = timed(suite_command(profile="quick"))
                 # interleaved, so a burst of noise on the machine hits both servers alike
                 mock_s = minimal_s = 0.0

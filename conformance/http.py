@@ -58,6 +58,7 @@ class Exchange:
     response_body: bytes = b""
     error: str | None = None
     elapsed: float = 0.0
+    _parsed: tuple[Any, ValueError | None] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def content_type(self) -> str:
@@ -67,12 +68,17 @@ class Exchange:
         return next((v for k, v in self.response_headers if k.lower() == name.lower()), None)
 
     def json(self) -> Any:
-        """The body parsed as strict JSON (NaN and Infinity are not JSON); ValueError if not."""
-
-        def reject(constant: str) -> Any:
-            raise ValueError(f"{constant} is not JSON")
-
-        return json.loads(self.response_body.decode("utf-8"), parse_constant=reject)
+        """The body parsed as strict JSON (NaN and Infinity are not JSON); ValueError (or
+        UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
+        if self._parsed is None:
+            try:
+                self._parsed = (json.loads(self.response_body.decode("utf-8"), parse_constant=_reject), None)
+            except ValueError as error:  # UnicodeDecodeError is one
+                self._parsed = (None, error)
+        value, error = self._parsed
+        if error is not None:
+            raise error
+        return value
 
     def curl(self, redact: Redactor) -> str:
         parts = ["curl", "-sS", "-X", self.method, shlex.quote(redact(self.url))]
@@ -104,6 +110,10 @@ class Exchange:
         with contextlib.suppress(ValueError):
             text = json.dumps(self.json(), indent=2, ensure_ascii=False)[:limit]
         return redact(f"HTTP {self.status}\n{headers}\n\n{text}")
+
+
+def _reject(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 class RateLimiter:
