@@ -304,6 +304,8 @@ class OutcomeRecorder:
                 "version": version_of(item),
                 "requests_so_far": client.count if client else 0,
                 "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
+                "start": report.start,  # epoch seconds: comparable across xdist workers
+                "stop": report.stop,
                 "declared": rule_ids_of(item)
                 + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
             }

@@ -1,0 +1,40 @@
+"""The benchmark keeps working: one small round runs end to end and writes every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_one_small_round_prints_and_writes_every_ratio(tmp_path):
+    out = tmp_path / "benchmarks.json"
+    command = [
+        sys.executable,
+        "benchmarks/run.py",
+        "--repeat",
+        "1",
+        "--small",
+        "5",
+        "--large",
+        "25",
+        "--out",
+        str(out),
+    ]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    for key in (
+        "ratio_suite_over_st_cases_per_s",
+        "ratio_suite_xdist_over_st_cases_per_s",
+        "ratio_examples_over_raw_time_per_request",
+        "ratio_mock_over_minimal_rps",
+        "full_default_run_s",
+    ):
+        assert figures[key] > 0, key
+        assert key in completed.stdout, key
+    assert figures["rounds"][0]["examples_requests"] > 100  # the example suites ran against the mock
+    assert "targets:" in completed.stdout
