@@ -71,9 +71,10 @@ class Verdicts:
         catalogue = rules.catalogue()
         blocking = [v for v in violations if catalogue[v.rule].blocking or self.strict]
         advisory = [v for v in violations if v not in blocking]
-        curl = exchange.curl(self.redact) if exchange else ""
-        with self.lock:
-            self.findings += [Finding(v.rule, version, self.redact(v.message), curl) for v in advisory]
+        if advisory:
+            curl = exchange.curl(self.redact) if exchange else ""
+            with self.lock:
+                self.findings += [Finding(v.rule, version, self.redact(v.message), curl) for v in advisory]
         if blocking:
             raise RuleFailure(blocking, exchange, self.redact, context)
         if advisory:

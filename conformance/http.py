@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore  # noqa: F401  httpx imports it on its first client (~25 ms): at start-up, not in a test
 import httpx
 
 REDACTED = "[REDACTED]"

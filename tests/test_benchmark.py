@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,8 @@ def test_one_small_round_prints_and_writes_every_ratio(tmp_path):
         "ratio_mock_over_minimal_rps",
         "full_default_run_s",
     ):
-        assert figures[key] > 0, key
+        # one tiny round is too noisy for the figures' values (a marginal can even come out negative)
+        assert math.isfinite(figures[key]), key
         assert key in completed.stdout, key
     assert figures["rounds"][0]["examples_requests"] > 100  # the example suites ran against the mock
     assert "targets:" in completed.stdout
