@@ -204,7 +204,7 @@ class ApiClient:
         return self.base_url + path
 
     def request(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, content: bytes = b""
+        self, method: str, path: str, *, headers: dict[str, str | bytes] | None = None, content: bytes = b""
     ) -> Exchange:
         url = self.url(path)
         for attempt in range(self.retries_on_429 + 1):
@@ -218,7 +218,7 @@ class ApiClient:
     def post(self, path: str, *, headers: dict[str, str] | None = None, content: bytes = b"") -> Exchange:
         return self.request("POST", path, headers=headers, content=content)
 
-    def _send(self, method: str, url: str, headers: dict[str, str], content: bytes) -> Exchange:
+    def _send(self, method: str, url: str, headers: dict[str, str | bytes], content: bytes) -> Exchange:
         if self.consecutive_failures >= self.breaker:
             raise TargetError(
                 f"target unreachable or failing: {self.consecutive_failures} requests in a row "

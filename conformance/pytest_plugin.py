@@ -139,13 +139,21 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
             mock.stop()
 
 
-def worker_count() -> int:
-    """xdist workers in this run, 1 without xdist (every worker collects the same tests)."""
-    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+def worker_count(config: pytest.Config) -> int:
+    """xdist workers in this run, 1 without xdist (every worker collects the same tests). From
+    the worker's own config, not the environment: a suite run started by a test that itself runs
+    under xdist inherits PYTEST_XDIST_WORKER_COUNT without being a worker."""
+    workerinput = getattr(config, "workerinput", None)
+    return int(workerinput["workercount"]) if workerinput else 1
+
+
+def process_name(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    count = worker_count()
+    count = worker_count(metafunc.config)
     if "run_property" in metafunc.fixturenames and count > 1:
         shards = [(index, count) for index in range(count)]
         metafunc.parametrize("property_shard", shards, ids=[f"shard{i + 1}of{count}" for i, _ in shards])
@@ -283,7 +291,7 @@ class OutcomeRecorder:
             report.wasxfail = verdicts.redact(report.wasxfail)
         client = item.config.stash.get(CLIENT, None)
         report.conformance_requests = [
-            os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            process_name(item.config),
             client.count if client else 0,
         ]
         if verdicts is not None:

@@ -4,6 +4,7 @@ over the workers while every worker's outcomes and findings reach the files the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,10 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 POSITIVE_ONE_VERSION = ["suites/test_properties.py", "-k", "positive", "--api-version=2026-06-20"]
 
 
-def run_suites(tmp_path: Path, *args: str, name: str = "verdicts.json") -> dict:
+def run_suites(tmp_path: Path, *args: str, name: str = "verdicts.json", env: dict | None = None) -> dict:
     verdicts = tmp_path / name
     command = suite_command(f"--verdicts-json={verdicts}", *args)
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    completed = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env
+    )
     assert verdicts.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
     return json.loads(verdicts.read_text()) | {"stdout": completed.stdout}
 
@@ -61,3 +64,12 @@ def test_xdist_runs_reach_the_same_verdicts(tmp_path, fault, level):
     assert spread["exitstatus"] == alone["exitstatus"]
     assert sorted(f["rule"] for f in spread["findings"]) == sorted(f["rule"] for f in alone["findings"])
     assert "advisory findings" in spread["stdout"] or not alone["findings"]
+
+
+def test_a_plain_run_started_from_an_xdist_worker_is_not_sharded(tmp_path):
+    """A suite run launched by a test that runs under xdist inherits xdist's environment
+    variables without being a worker: it runs every case in one item per test."""
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw1", "PYTEST_XDIST_WORKER_COUNT": "2"}
+    verdicts = run_suites(tmp_path, *POSITIVE_ONE_VERSION, "--max-examples=10", env=env)
+    assert [o["test"].split("[")[1] for o in verdicts["outcomes"]] == ["2026-06-20-positive]"]
+    assert 10 <= verdicts["requests"] <= 12
