@@ -214,6 +214,7 @@ def version_of(item: pytest.Item) -> str | None:
     return callspec.params.get("version") if callspec is not None else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     catalogue = rules.catalogue()
     for item in items:
@@ -222,6 +223,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 raise pytest.UsageError(
                     f"{item.nodeid} names rule {rule_id}, which is not in schemas/rules.yaml"
                 )
+        if worker_count(config) > 1 and "run_property" not in getattr(item, "fixturenames", ()):
+            # under xdist (with --dist loadgroup) every test but the property shards runs on one
+            # worker, in order: the other workers only ever unpause, which leaves an active ad group
+            # as it is, so against a shared target no pause of a state test lands inside another
+            # test's before/after comparison
+            item.add_marker(pytest.mark.xdist_group("examples"))
 
 
 OUTCOMES = pytest.StashKey[list]()
@@ -312,6 +319,7 @@ class OutcomeRecorder:
                 "version": version_of(item),
                 "requests_so_far": client.count if client else 0,
                 "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
+                "process": process_name(item.config),  # "main", or the xdist worker (gw0, gw1…)
                 "start": report.start,  # epoch seconds: comparable across xdist workers
                 "stop": report.stop,
                 "declared": rule_ids_of(item)

@@ -73,3 +73,12 @@ def test_a_plain_run_started_from_an_xdist_worker_is_not_sharded(tmp_path):
     verdicts = run_suites(tmp_path, *POSITIVE_ONE_VERSION, "--max-examples=10", env=env)
     assert [o["test"].split("[")[1] for o in verdicts["outcomes"]] == ["2026-06-20-positive]"]
     assert 10 <= verdicts["requests"] <= 12
+
+
+def test_with_loadgroup_only_property_shards_leave_the_examples_worker(tmp_path):
+    """Against a shared target, a state test's pause must not land inside another test's
+    comparison: every test but the property shards runs on one worker, in order."""
+    verdicts = run_suites(tmp_path, "--api-version=2026-06-20", "-n", "2", "--dist", "loadgroup")
+    assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
+    examples = {o["process"] for o in verdicts["outcomes"] if "shard" not in o["test"]}
+    assert examples in ({"gw0"}, {"gw1"})
