@@ -67,6 +67,11 @@ class Version:
     def validator(self) -> Draft202012Validator:
         return _validator(self.schema["$id"])
 
+    def accepts(self, body: Any) -> bool:
+        """Whether ``body`` validates: stops at the first error (another version's body usually
+        breaks this schema at once), where errors() has to find them all."""
+        return self.validator.is_valid(body)
+
     def errors(self, body: Any) -> list[str]:
         """Every schema violation of ``body``, as 'path: message' lines (empty when valid)."""
         return format_errors(validation_errors(self.schema["$id"], body))

@@ -26,7 +26,7 @@ def shape_violations(exchange, expected: schemas.Version, rule_id: str):
     if errors:
         found.append(violation(rule_id, f"not the {expected.name} shape: {errors[:3]}"))
     for other in schemas.versions().values():
-        if other.name != expected.name and not other.errors(body):
+        if other.name != expected.name and other.accepts(body):
             found.append(
                 violation(rule_id, f"the body also validates as {other.name}: the shapes are confused")
             )
