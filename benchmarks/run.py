@@ -51,6 +51,7 @@ from conformance.mutation import suite_command  # noqa: E402
 
 TOKEN = "benchmark-token"
 VERSION = "2026-06-20"
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION}
 PY = sys.executable
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
 MINIMAL_APP = """
@@ -133,11 +134,10 @@ def measure(mock: Server, command: list[str], **extra_env: str) -> tuple[float, 
 def raw_loop(url: str, path: str, count: int) -> float:
     """Seconds for ``count`` keep-alive POSTs, nothing else: the floor."""
     with httpx.Client() as client:
-        headers = {"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION}
-        client.post(url + path, headers=headers)
+        client.post(url + path, headers=HEADERS)
         started = time.perf_counter()
         for _ in range(count):
-            client.post(url + path, headers=headers)
+            client.post(url + path, headers=HEADERS)
         return time.perf_counter() - started
 
 
@@ -260,17 +260,8 @@ def main() -> int:
         def st_run(cases: int) -> dict:
             command = [
                 *[str(Path(PY).parent / "st"), "run", str(spec), "--url", mock.url, "--mode", "positive"],
-                *[
-                    "--phases",
-                    "fuzzing",
-                    "-n",
-                    str(cases),
-                    "--no-shrink",
-                    "--checks",
-                    CHECKS,
-                    "--workers",
-                    "1",
-                ],
+                *["--phases", "fuzzing", "-n", str(cases), "--no-shrink", "--workers", "1"],
+                *["--checks", CHECKS],
                 *["-H", f"Authorization: Bearer {TOKEN}", "-H", f"Api-Version-Date: {VERSION}"],
                 *["--report", "junit", "--report-junit-path", str(st_junit)],
             ]
@@ -287,11 +278,7 @@ def main() -> int:
         recorder_env = {"PYTHONPATH": str(ROOT / "benchmarks"), "BENCHMARK_RECORD": str(recording)}
         body = Path(scratch) / "body.json"
         path = f"/ad_groups/{ids[0]}/unpause"
-        body.write_bytes(
-            httpx.post(
-                mock.url + path, headers={"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION}
-            ).content
-        )
+        body.write_bytes(httpx.post(mock.url + path, headers=HEADERS).content)
         (Path(scratch) / "minimal.py").write_text(MINIMAL_APP)
         minimal_port = free_port()
         minimal = Server(
@@ -302,7 +289,7 @@ def main() -> int:
             for number in range(args.repeat):
                 row: dict[str, float] = {}
                 for name, make in (
-                    ("suite", lambda n: suite_property(n)),
+                    ("suite", suite_property),
                     ("suite_xdist", lambda n: suite_property(n, "-n", str(workers))),
                     ("st_run", st_run),
                 ):

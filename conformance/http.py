@@ -215,7 +215,9 @@ class ApiClient:
             time.sleep(retry_after)
         raise AssertionError("unreachable")
 
-    def post(self, path: str, *, headers: dict[str, str] | None = None, content: bytes = b"") -> Exchange:
+    def post(
+        self, path: str, *, headers: dict[str, str | bytes] | None = None, content: bytes = b""
+    ) -> Exchange:
         return self.request("POST", path, headers=headers, content=content)
 
     def _send(self, method: str, url: str, headers: dict[str, str | bytes], content: bytes) -> Exchange:

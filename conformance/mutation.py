@@ -63,14 +63,21 @@ def suite_command(*args: str, profile: str = "verdict") -> list[str]:
     ]
 
 
+def run_suite(
+    *args: str, timeout: float | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``suite_command(*args)`` run to its end from the project root, output captured."""
+    return subprocess.run(
+        suite_command(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
 def run_suites(fault: str | None, extra: list[str]) -> Verdict:
     with tempfile.TemporaryDirectory() as scratch:
         verdicts_path = Path(scratch) / "verdicts.json"
-        command = suite_command(f"--verdicts-json={verdicts_path}", *extra)
-        if fault:
-            command.append(f"--mock-fault={fault}")
+        fault_args = [f"--mock-fault={fault}"] if fault else []
         started = time.monotonic()
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        completed = run_suite(f"--verdicts-json={verdicts_path}", *extra, *fault_args)
         seconds = time.monotonic() - started
         if not verdicts_path.exists():
             raise RuntimeError(

@@ -69,13 +69,22 @@ def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
     return cells
 
 
-def write_matrix(cells: dict[str, dict[str, str | None]]) -> str:
+def marks(cells: dict[str, dict[str, str | None]]) -> tuple[list[str], dict[str, list[str]]]:
+    """The versions (columns), and each rule's mark per version ('n/a' where it does not apply)."""
     catalogue = rules.catalogue()
     versions = sorted({v for row in cells.values() for v in row})
+    return versions, {
+        rule_id: [CELL[row[v]] if v in catalogue[rule_id].versions else "n/a" for v in versions]
+        for rule_id, row in cells.items()
+    }
+
+
+def write_matrix(cells: dict[str, dict[str, str | None]]) -> str:
+    catalogue = rules.catalogue()
+    versions, rows = marks(cells)
     lines = ["| rule | level | " + " | ".join(versions) + " |", "|---|---|" + "---|" * len(versions)]
-    for rule_id, row in cells.items():
-        marks = [CELL[row[v]] if v in catalogue[rule_id].versions else "n/a" for v in versions]
-        lines.append(f"| {rule_id} | {catalogue[rule_id].level} | " + " | ".join(marks) + " |")
+    for rule_id, row_marks in rows.items():
+        lines.append(f"| {rule_id} | {catalogue[rule_id].level} | " + " | ".join(row_marks) + " |")
     text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
     MATRIX_MD.write_text(text, encoding="utf-8")
     return text
@@ -83,7 +92,7 @@ def write_matrix(cells: dict[str, dict[str, str | None]]) -> str:
 
 def matrix_html(cells: dict[str, dict[str, str | None]]) -> str:
     catalogue = rules.catalogue()
-    versions = sorted({v for row in cells.values() for v in row})
+    versions, marked = marks(cells)
     colour = {
         "passed": "#c8e6c9",
         "failed": "#ffcdd2",
@@ -92,12 +101,9 @@ def matrix_html(cells: dict[str, dict[str, str | None]]) -> str:
         "n/a": "#fff",
     }
     rows = []
-    for rule_id, row in cells.items():
+    for rule_id, row_marks in marked.items():
         rule = catalogue[rule_id]
-        tds = []
-        for v in versions:
-            mark = CELL[row[v]] if v in rule.versions else "n/a"
-            tds.append(f'<td style="background:{colour[mark]}">{mark}</td>')
+        tds = [f'<td style="background:{colour[mark]}">{mark}</td>' for mark in row_marks]
         rows.append(
             f"<tr><th title='{html.escape(rule.text)}'>{rule_id}</th><td>{rule.level}</td>{''.join(tds)}"
             f"<td>{html.escape(rule.text)}</td></tr>"

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from conformance.mutation import suite_command
+from conformance.mutation import run_suite
 from tests.hostile import MODES, HostileServer, refused_port
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hostile-run-token-5e4d3c2b1a"
 REQUEST_TIMEOUT = 0.5
 GLOBAL_BUDGET = 60  # seconds a whole hostile run may take, far above what a bounded run needs
@@ -22,7 +20,8 @@ GLOBAL_BUDGET = 60  # seconds a whole hostile run may take, far above what a bou
 def run_suites(
     base_url: str, *args: str, timeout: float = GLOBAL_BUDGET
 ) -> tuple[subprocess.CompletedProcess, float]:
-    command = suite_command(
+    started = time.monotonic()
+    completed = run_suite(
         f"--base-url={base_url}",
         f"--api-token={TOKEN}",
         "--ad-group-id=adgrp_1",
@@ -30,11 +29,8 @@ def run_suites(
         f"--request-timeout={REQUEST_TIMEOUT}",
         "--time-budget=8",
         *args,
-    )
-    started = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_BASE_URL"}
-    completed = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        timeout=timeout,
+        env={k: v for k, v in os.environ.items() if k != "PYTEST_BASE_URL"},
     )
     return completed, time.monotonic() - started
 

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conformance.mutation import suite_command
+from conformance.mutation import run_suite
 
-ROOT = Path(__file__).resolve().parent.parent
 POSITIVE_ONE_VERSION = ["suites/test_properties.py", "-k", "positive", "--api-version=2026-06-20"]
 
 
 def run_suites(tmp_path: Path, *args: str, name: str = "verdicts.json", env: dict | None = None) -> dict:
     verdicts = tmp_path / name
-    command = suite_command(f"--verdicts-json={verdicts}", *args)
-    completed = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env
-    )
+    completed = run_suite(f"--verdicts-json={verdicts}", *args, timeout=300, env=env)
     assert verdicts.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
     return json.loads(verdicts.read_text()) | {"stdout": completed.stdout}
 

@@ -119,7 +119,7 @@ class MockApi:
             raise Reply(404, "not_found", "Ad group not found.")
         if segments[2] == "pause":
             self.pause(group)
-            return json_response(200, render(group, version))
+            return Response(store.body(group, version), status_code=200, media_type=JSON)
         await self.unpause(group, store, fault)
         if fault is Fault.NONE:
             return Response(store.body(group, version), status_code=200, media_type=JSON)
