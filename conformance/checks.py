@@ -61,7 +61,16 @@ class Verdicts:
         self.strict = strict
         self.redact = redact
         self.findings: list[Finding] = []
+        self.notes: list[dict[str, str]] = []  # census, not exercised, restored: one each
         self.lock = threading.Lock()
+
+    def note(self, kind: str, group_id: str, text: str) -> None:
+        """A fact of the run that is no verdict (a group not exercised, a restore): the first of each
+        kind per group (a group not exercised says why once, not once per test)."""
+        entry = {"kind": kind, "group": group_id, "text": self.redact(text)}
+        with self.lock:
+            if not any((n["kind"], n["group"]) == (kind, group_id) for n in self.notes):
+                self.notes.append(entry)
 
     def judge(
         self, violations: Iterable[rules.Violation], exchange: Exchange | None, context: str, version: str
@@ -80,6 +89,19 @@ class Verdicts:
         if advisory:
             ids = ", ".join(sorted({v.rule for v in advisory}))
             pytest.xfail(self.redact(f"SHOULD {ids} (advisory finding): {advisory[0].message}"))
+
+    def exercised(self, attempts: list, what: str) -> list:
+        """The attempts that reached the state a check needs; the others are noted once as not
+        exercised (neither passed nor failed), and when none is left the test is skipped, saying why."""
+        usable = [a for a in attempts if a.not_exercised is None]
+        for attempt in attempts:
+            if attempt.not_exercised is not None:
+                self.note("not-exercised", attempt.group_id, f"{attempt.group_id}: {attempt.not_exercised}")
+        if attempts and not usable:
+            pytest.skip(
+                f"not exercised: no ad group could be brought to {what} ({attempts[0].not_exercised})"
+            )
+        return usable
 
 
 def violation(rule_id: str, message: str) -> rules.Violation:

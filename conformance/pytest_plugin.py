@@ -17,7 +17,7 @@ import allure
 import hypothesis
 import pytest
 
-from conformance import __version__, rules
+from conformance import __version__, rules, state
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor, TargetError
 from conformance.target import Target, add_options, resolve
@@ -27,6 +27,7 @@ VERDICTS = pytest.StashKey[Verdicts]()
 SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey[ApiClient]()
 STARTED = pytest.StashKey[float]()
+BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census
 
 hypothesis.settings.register_profile(
     "quick",
@@ -77,19 +78,60 @@ def pytest_configure(config: pytest.Config) -> None:
         hypothesis.settings.load_profile(profile)
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # after pytest-base-url has read --base-url/PYTEST_BASE_URL/ini; raises before any request
+    # pytest-base-url has read --base-url/PYTEST_BASE_URL/ini at configure; raises before any
+    # request. First, so that against a remote target the census is taken before xdist starts workers.
     config = session.config
     target = resolve(config)
     config.stash[TARGET] = target
     config.stash[STARTED] = time.monotonic()
     config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
+    # one target shared by every worker: the controller (or the only process) learns each group's
+    # status before any test and restores it after the last (pytest_sessionfinish); an unreachable
+    # target is left to the api fixture, which says so once
+    shared = not target.embedded and not hasattr(config, "workerinput")
+    if shared and target.restore and reachable(target.base_url, target.timeout) is None:
+        client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS])
+        take_census(config, client)
+
+
+def make_client(target: Target, base_url: str, verdicts: Verdicts) -> ApiClient:
+    return ApiClient(
+        base_url,
+        token=target.token,
+        timeout=target.timeout,
+        rate_limit=target.rate_limit,
+        redactor=verdicts.redact,
+        time_budget=target.time_budget,
+        max_body=target.max_body,
+    )
+
+
+def take_census(config: pytest.Config, client: ApiClient) -> None:
+    target = config.stash[TARGET]
+    before = state.census(client, target.ad_group_ids)
+    config.stash[BEFORE] = before
+    verdicts = config.stash[VERDICTS]
+    for was in before.values():
+        verdicts.note("census", was.group_id, f"{was.status or 'unknown'} before the run ({was.how})")
+
+
+def restore_groups(config: pytest.Config, client: ApiClient) -> None:
+    before = config.stash.get(BEFORE, None)
+    if before is None:
+        return
+    del config.stash[BEFORE]
+    verdicts = config.stash[VERDICTS]
+    for restored in state.restore(client, before):
+        verdicts.note("restored" if restored.ok else "restore-failed", restored.group_id, restored.line())
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.stash.get(TARGET, None)
     where = "embedded mock" if target is None or target.embedded else target.base_url
+    if target is not None and target.embedded and target.mock_profile != "default":
+        where += f", profile {target.mock_profile}"
     if target is not None and target.mock_fault:
         where += f" with fault {target.mock_fault}"
     return [
@@ -112,31 +154,38 @@ def verdicts(pytestconfig: pytest.Config) -> Verdicts:
 @pytest.fixture(scope="session")
 def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
     """The session's one keep-alive client, against the target or the embedded mock."""
-    mock = None
-    base_url = target.base_url
-    if target.embedded:
-        from conformance.mock.server import MockServer
+    if not target.embedded:
+        preflight(target.base_url, target.timeout)
+        client = pytestconfig.stash.get(CLIENT, None)  # the census's, when this process took it
+        if client is None:
+            client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts)
+        yield client  # closed at pytest_sessionfinish, after the restore
+        return
+    from conformance.mock.profiles import CATALOGUE as PROFILES
+    from conformance.mock.server import MockServer
 
-        mock = MockServer(target.token, target.mock_seed).start()
-        base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
-    client = ApiClient(
-        base_url,
-        token=target.token,
-        timeout=target.timeout,
-        rate_limit=target.rate_limit,
-        redactor=verdicts.redact,
-        time_budget=target.time_budget,
-        max_body=target.max_body,
-    )
-    if mock is None:
-        preflight(base_url, target.timeout)
-    pytestconfig.stash[CLIENT] = client
+    mock = MockServer(target.token, target.mock_seed, profile=PROFILES[target.mock_profile]).start()
+    base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
+    client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts)
+    if target.restore:
+        take_census(pytestconfig, client)  # each process has its own embedded mock
     try:
         yield client
     finally:
+        if target.restore:
+            restore_groups(pytestconfig, client)
         client.close()
-        if mock is not None:
-            mock.stop()
+        mock.stop()
+
+
+@pytest.fixture(scope="session")
+def specimens(pytestconfig: pytest.Config, api: ApiClient, target: Target) -> state.Specimens:
+    """The 200 unpause body of each (group, version), obtained once for every rule that judges it."""
+    found = state.Specimens(api, may_pause=target.use_pause)
+    for was in pytestconfig.stash.get(BEFORE, {}).values():
+        if was.first is not None and was.first.exchange is not None:
+            found.offer(was.first)
+    return found
 
 
 def worker_count(config: pytest.Config) -> int:
@@ -188,13 +237,23 @@ def tolerance(target: Target) -> rules.Tolerance:
     return target.tolerance
 
 
-def preflight(base_url: str, timeout: float) -> None:
-    """One TCP connection before any test: an unreachable target is one message and one exit."""
+def reachable(base_url: str, timeout: float) -> OSError | None:
+    """One TCP connection: None when it connects, else the error (an unreachable target)."""
     parts = urlsplit(base_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as error:
+        return error
+    return None
+
+
+def preflight(base_url: str, timeout: float) -> None:
+    """One TCP connection before any test: an unreachable target is one message and one exit."""
+    error = reachable(base_url, timeout)
+    if error is not None:
+        parts = urlsplit(base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         pytest.exit(
             f"target unreachable: cannot connect to {parts.hostname}:{port} ({error}); no test was run",
             returncode=pytest.ExitCode.TESTS_FAILED,
@@ -233,6 +292,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 OUTCOMES = pytest.StashKey[list]()
 FINDINGS = pytest.StashKey[list]()
+NOTES = pytest.StashKey[list]()  # census, not exercised, restored: {"kind", "group", "text"}
 
 
 def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor) -> None:
@@ -288,6 +348,7 @@ class OutcomeRecorder:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.findings_reported = 0
+        self.notes_reported = 0
         self.requests_by_process: dict[str, int] = {}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -304,6 +365,8 @@ class OutcomeRecorder:
         if verdicts is not None:
             report.conformance_findings = [f.__dict__ for f in verdicts.findings[self.findings_reported :]]
             self.findings_reported = len(verdicts.findings)
+            report.conformance_notes = verdicts.notes[self.notes_reported :]
+            self.notes_reported = len(verdicts.notes)
         if report.when == "call" or report.failed or report.skipped:
             broken = []
             if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
@@ -332,6 +395,7 @@ class OutcomeRecorder:
         if getattr(report, "conformance_outcome", None):
             stash.setdefault(OUTCOMES, []).append(report.conformance_outcome)
         stash.setdefault(FINDINGS, []).extend(getattr(report, "conformance_findings", []))
+        stash.setdefault(NOTES, []).extend(getattr(report, "conformance_notes", []))
         process, count = getattr(report, "conformance_requests", ("main", 0))
         self.requests_by_process[process] = max(count, self.requests_by_process.get(process, 0))
 
@@ -380,6 +444,8 @@ def write_allure_context(config: pytest.Config, directory: Path) -> None:
     """environment.properties and executor.json for the Allure report; never a secret."""
     target = config.stash[TARGET]
     where = "embedded mock" if target.embedded else target.base_url
+    if target.embedded and target.mock_profile != "default":
+        where += f" (profile {target.mock_profile})"
     if target.mock_fault:
         where += f" (fault {target.mock_fault})"
     environment = {
@@ -411,6 +477,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return  # an xdist worker: its outcomes reached the controller, which writes the files
+    client = config.stash.get(CLIENT, None)
+    target = config.stash.get(TARGET, None)
+    if client is not None and target is not None and not target.embedded:
+        restore_groups(config, client)  # the census was taken here, at pytest_sessionstart
+        client.close()
+    verdicts = config.stash.get(VERDICTS, None)
+    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
+    if verdicts is not None and recorder is not None:
+        # notes made outside any test (the controller's census, this restore) reach no report
+        config.stash.setdefault(NOTES, []).extend(verdicts.notes[recorder.notes_reported :])
+        recorder.notes_reported = len(verdicts.notes)
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir and TARGET in config.stash:
         write_allure_context(config, Path(alluredir))
@@ -423,6 +500,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                     "exitstatus": int(exitstatus),
                     "outcomes": config.stash.get(OUTCOMES, []),
                     "findings": config.stash.get(FINDINGS, []),
+                    "notes": config.stash.get(NOTES, []),
                     "requests": recorder.requests if recorder else 0,
                 },
                 handle,
@@ -430,7 +508,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             )
 
 
+NOTE_SECTIONS = {
+    "not-exercised": "ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
+    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them",
+    "restored": "ad groups restored to their status before the run",
+}
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    notes = config.stash.get(NOTES, [])
+    for kind, title in NOTE_SECTIONS.items():
+        lines = list(dict.fromkeys(note["text"] for note in notes if note["kind"] == kind))
+        if lines:
+            terminalreporter.section(title, yellow=kind == "not-exercised", red=kind == "restore-failed")
+            for line in lines:
+                terminalreporter.write_line(line)
     findings = config.stash.get(FINDINGS, [])
     if not findings:
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -29,6 +29,7 @@ class Rule:
     text: str
     source: str
     quote: str
+    silent: str = ""  # what the docs leave open here, and the readings the rule accepts
 
     def applies_to(self, version: str) -> bool:
         return version in self.versions
@@ -53,6 +54,7 @@ def catalogue() -> dict[str, Rule]:
             text=entry["text"],
             source=entry["source"],
             quote=entry["quote"],
+            silent=entry.get("silent", ""),
         )
     return rules
 
@@ -72,6 +74,7 @@ class Tolerance:
 
     ratio: float = 0.00005  # ratios reported to 4 decimal places
     money: float = 0.005  # money reported to cents
+    clock_skew: timedelta = timedelta(minutes=5)  # INV-NOT-FUTURE: target's clock ahead of the suite's
     frequency_relative: float = 0.10  # SHOULD only: platform-reported frequency vs impressions / reach
 
 
@@ -359,6 +362,22 @@ def check_updated_after_created(body, tol):
     created, updated = _instant(body.get("created_at")), _instant(body.get("updated_at"))
     if created and updated and created > updated:
         yield f"created_at={body['created_at']} is after updated_at={body['updated_at']}"
+
+
+@body_check("INV-MIN-DAILY-SPEND")
+def check_minimum_daily_spend(body, tol):
+    floor, budget = _num(body, "minimum_daily_spend"), _num(body, "budget_amount")
+    if body.get("budget_type") == "daily" and None not in (floor, budget) and floor > budget + tol.money:
+        yield f"minimum_daily_spend={floor:g} is above the daily budget_amount={budget:g}"
+
+
+@body_check("INV-NOT-FUTURE")
+def check_not_in_the_future(body, tol):
+    latest = datetime.now(UTC) + tol.clock_skew
+    for name in ("created_at", "updated_at"):
+        moment = _instant(body.get(name))
+        if moment is not None and moment > latest:
+            yield f"{name}={body[name]} is in the future (suite's clock + {tol.clock_skew} allowance: {latest:%Y-%m-%dT%H:%M:%SZ})"
 
 
 def invariant_violations(

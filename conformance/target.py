@@ -50,6 +50,8 @@ class Target:
     max_examples: int | None = None  # None: the hypothesis profile's
     mock_seed: int = 0
     mock_fault: str | None = None
+    mock_profile: str = "default"
+    restore: bool = True
     secrets: list[str] = field(default_factory=list, repr=False)
 
     @property
@@ -127,6 +129,17 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",
     )
+    group.addoption(
+        "--mock-profile",
+        default="default",
+        help="run against the embedded mock in this correct variant (see conformance.mock.profiles)",
+    )
+    group.addoption(
+        "--restore",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="at the end, pause again every ad group the run found paused (default on)",
+    )
     parser.addini(
         "conformance_allowed_hosts",
         type="linelist",
@@ -154,6 +167,15 @@ def resolve(config: pytest.Config) -> Target:
             raise pytest.UsageError(f"--mock-fault {fault!r} is not in the fault catalogue")
         if base_url:
             raise pytest.UsageError("--mock-fault selects the embedded mock: drop --base-url")
+    profile = option("mock_profile")
+    from conformance.mock.profiles import CATALOGUE as PROFILES
+
+    if profile not in PROFILES:
+        raise pytest.UsageError(
+            f"--mock-profile {profile!r} is not a profile of the mock (known: {', '.join(PROFILES)})"
+        )
+    if base_url and profile != "default":
+        raise pytest.UsageError("--mock-profile selects the embedded mock: drop --base-url")
     ids = option("ad_group_id") or _csv(os.environ.get("CONFORMANCE_AD_GROUP_IDS"))
     token = option("api_token")
     if base_url is None:
@@ -192,6 +214,8 @@ def resolve(config: pytest.Config) -> Target:
         max_examples=option("max_examples"),
         mock_seed=option("mock_seed"),
         mock_fault=fault,
+        mock_profile=profile,
+        restore=option("restore"),
         secrets=[token],
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import error_violations
+from conformance.checks import error_violations, violation
 from conformance.endpoints import unpause_path, version_header
 
 
@@ -25,12 +25,15 @@ def bad_credentials(token: str) -> dict[str, dict[str, str]]:
 CASES = list(bad_credentials("T"))
 
 
-@pytest.mark.rule("AUTH-401", "ERR-ENVELOPE")
+@pytest.mark.rule("AUTH-401", "ERR-ENVELOPE", "AUTH-CHALLENGE")
 @pytest.mark.parametrize("case", CASES)
 def test_bad_credentials_get_401(api, target, verdicts, version, case):
     headers = {**bad_credentials(target.token)[case], **version_header(version)}
     exchange = api.post(unpause_path(target.ad_group_ids[0]), headers=headers)
-    verdicts.judge(error_violations(exchange, "AUTH-401", [401]), exchange, f"credentials: {case}", version)
+    found = error_violations(exchange, "AUTH-401", [401])
+    if exchange.status == 401 and not exchange.header("www-authenticate"):
+        found.append(violation("AUTH-CHALLENGE", "a 401 without a WWW-Authenticate challenge"))
+    verdicts.judge(found, exchange, f"credentials: {case}", version)
 
 
 @pytest.mark.rule("AUTH-401", "ERR-ENVELOPE")

@@ -40,13 +40,17 @@ def test_malformed_id_gets_4xx(api, verdicts, version, case):
     )
 
 
-@pytest.mark.rule("ERR-METHOD")
+@pytest.mark.rule("ERR-METHOD", "ERR-ALLOW")
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 def test_other_methods_get_405(api, target, verdicts, method):
     exchange = api.request(method, unpause_path(target.ad_group_ids[0]), headers=api.auth)
-    verdicts.judge(
-        error_violations(exchange, "ERR-METHOD", [404, 405]), exchange, f"{method} on unpause", "all"
-    )
+    found = error_violations(exchange, "ERR-METHOD", [404, 405])
+    allowed = {m.strip().upper() for m in (exchange.header("allow") or "").split(",")}
+    if exchange.status == 405 and "POST" not in allowed:
+        found.append(
+            violation("ERR-ALLOW", f"a 405 whose Allow ({exchange.header('allow')!r}) does not list POST")
+        )
+    verdicts.judge(found, exchange, f"{method} on unpause", "all")
 
 
 BODIES = {

@@ -1,4 +1,9 @@
-"""State: unpause activates, echoes the id, is idempotent, and survives concurrent calls."""
+"""State: unpause activates and echoes the id; a group that is not paused may answer 200 or 409;
+concurrent unpauses are safe; created_at never moves.
+
+The docs do not say what unpausing a group that is not paused answers: 200 (idempotent, status
+unchanged) and 409 with the error envelope (the SDKs' one typed error for unpause) both conform.
+"""
 
 from __future__ import annotations
 
@@ -6,68 +11,101 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conformance import rules, state
 from conformance.checks import body_of, json_violations, violation
-from conformance.endpoints import pause, unpause_path, version_header
+from conformance.endpoints import unpause_path, version_header
 
 
 @pytest.mark.rule("BEH-ID-ECHO")
-def test_returned_id_is_the_requested_id(api, target, verdicts, version):
-    for group_id in target.ad_group_ids:
-        exchange = api.post(unpause_path(group_id), headers={**api.auth, **version_header(version)})
-        body = body_of(exchange) or {}
-        found = json_violations(exchange)
-        if exchange.status == 200 and body.get("id") != group_id:
-            found.append(violation("BEH-ID-ECHO", f"asked for {group_id}, got id {body.get('id')!r}"))
-        verdicts.judge(found, exchange, f"ad group {group_id}", version)
+def test_returned_id_is_the_requested_id(specimens, target, verdicts, version):
+    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
+    for unpaused in verdicts.exercised(attempts, "a 200 unpause"):
+        body = unpaused.body or {}
+        found = []
+        if unpaused.exchange is not None and body.get("id") != unpaused.group_id:
+            found.append(
+                violation("BEH-ID-ECHO", f"asked for {unpaused.group_id}, got id {body.get('id')!r}")
+            )
+        verdicts.judge(found, unpaused.shown, f"ad group {unpaused.group_id}", version)
 
 
-@pytest.mark.rule("BEH-ACTIVATES")
+@pytest.mark.rule("BEH-ACTIVATES", "BEH-CREATED-STABLE")
 @pytest.mark.usefixtures("use_pause")
-def test_paused_ad_group_becomes_active(api, target, verdicts, version):
-    for group_id in target.ad_group_ids:
-        before = body_of(pause(api, group_id)) or {}
-        exchange = api.post(unpause_path(group_id), headers={**api.auth, **version_header(version)})
+def test_paused_ad_group_becomes_active(api, specimens, target, verdicts, version):
+    """Pause (set-up), then unpause: 200 and active. created_at is the same instant in the body
+    seen before, in the pause's and in the unpause's: a transition moves updated_at only."""
+    set_up = [state.pause_first(api, group_id) for group_id in target.ad_group_ids]
+    for paused in verdicts.exercised(set_up, "paused"):
+        exchange = api.post(unpause_path(paused.group_id), headers={**api.auth, **version_header(version)})
         body = body_of(exchange) or {}
         found = json_violations(exchange)
         if exchange.status != 200:
-            found.append(violation("BEH-ACTIVATES", f"unpause answered {exchange.status}"))
-        elif body.get("status") == "paused":
-            found.append(violation("BEH-ACTIVATES", "a 200 unpause reports status 'paused'"))
-        elif before.get("status") == "paused" and body.get("status") != "active":
+            found.append(
+                violation("BEH-ACTIVATES", f"unpause of a paused ad group answered {exchange.status}")
+            )
+        elif body.get("status") != "active":
             found.append(violation("BEH-ACTIVATES", f"paused before, {body.get('status')!r} after unpause"))
-        verdicts.judge(found, exchange, f"ad group {group_id} ({before.get('status')} before)", version)
+        seen = specimens.unpause(paused.group_id, version, "VER-SHAPE").body or {}
+        found += created_at_moves(
+            paused.group_id,
+            [
+                ("before", seen),
+                ("pause", paused.body or {}),
+                ("unpause", body if exchange.status == 200 else {}),
+            ],
+        )
+        verdicts.judge(found, exchange, f"ad group {paused.group_id}, paused then unpaused", version)
+
+
+def created_at_moves(group_id: str, bodies: list[tuple[str, dict]]) -> list[rules.Violation]:
+    instants = [
+        (where, body.get("created_at"), rules._instant(body.get("created_at"))) for where, body in bodies
+    ]
+    instants = [entry for entry in instants if entry[2] is not None]
+    if len({instant for _, _, instant in instants}) <= 1:
+        return []
+    shown = ", ".join(f"{where}: {value}" for where, value, _ in instants)
+    return [violation("BEH-CREATED-STABLE", f"{group_id}: created_at moved ({shown})")]
 
 
 @pytest.mark.rule("BEH-ACTIVATES")
-def test_unpause_never_reports_paused(api, target, verdicts, version):
-    for group_id in target.ad_group_ids:
-        exchange = api.post(unpause_path(group_id), headers={**api.auth, **version_header(version)})
-        found = json_violations(exchange)
-        if exchange.status == 200 and (body_of(exchange) or {}).get("status") == "paused":
+def test_unpause_never_reports_paused(specimens, target, verdicts, version):
+    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
+    for unpaused in verdicts.exercised(attempts, "a 200 unpause"):
+        found = []
+        if (unpaused.body or {}).get("status") == "paused":
             found.append(violation("BEH-ACTIVATES", "a 200 unpause reports status 'paused'"))
-        verdicts.judge(found, exchange, f"ad group {group_id}", version)
+        verdicts.judge(found, unpaused.shown, f"ad group {unpaused.group_id}", version)
 
 
-@pytest.mark.rule("BEH-IDEMPOTENT")
-def test_unpausing_twice_is_idempotent(api, target, verdicts, version):
+@pytest.mark.rule("BEH-NOT-PAUSED", "BEH-IDEMPOTENT")
+def test_unpausing_a_group_that_is_not_paused(specimens, api, target, verdicts, version):
+    """After a 200 unpause the group is not paused: unpausing it again answers 200 with the same id
+    and status, or 409 with the envelope (both conform, BEH-NOT-PAUSED); only 200 is idempotent,
+    which the docs do not promise (BEH-IDEMPOTENT, advisory)."""
     headers = {**api.auth, **version_header(version)}
-    for group_id in target.ad_group_ids:
-        first = api.post(unpause_path(group_id), headers=headers)
-        second = api.post(unpause_path(group_id), headers=headers)
-        found = json_violations(first) + json_violations(second)
-        one, two = body_of(first) or {}, body_of(second) or {}
-        if (first.status, second.status) != (200, 200):
+    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
+    for first in verdicts.exercised(attempts, "a 200 unpause"):
+        if first.exchange is None:
+            continue  # no 200 to start from: the body and shape tests report why
+        second = api.post(unpause_path(first.group_id), headers=headers)
+        one, two = first.body or {}, body_of(second) or {}
+        found = json_violations(second)
+        if second.status == 409:
+            found += state.conflict_violations(second)
             found.append(
-                violation("BEH-IDEMPOTENT", f"answered {first.status} then {second.status}, not 200 twice")
+                violation("BEH-IDEMPOTENT", "unpausing a group that is not paused answered 409, not 200")
             )
+        elif second.status != 200:
+            found.append(violation("BEH-NOT-PAUSED", f"answered {second.status}, not 200 or 409"))
         elif (one.get("id"), one.get("status")) != (two.get("id"), two.get("status")):
             found.append(
                 violation(
-                    "BEH-IDEMPOTENT",
+                    "BEH-NOT-PAUSED",
                     f"{one.get('id')}/{one.get('status')} then {two.get('id')}/{two.get('status')}",
                 )
             )
-        verdicts.judge(found, second, f"ad group {group_id}, unpaused twice", version)
+        verdicts.judge(found, second, f"ad group {first.group_id}, unpaused again", version)
 
 
 CONCURRENT_CALLS = 8
@@ -76,8 +114,15 @@ CONCURRENT_CALLS = 8
 @pytest.mark.rule("BEH-CONCURRENT")
 @pytest.mark.usefixtures("use_pause")
 def test_concurrent_unpauses(api, target, verdicts, version):
-    group_id = target.ad_group_ids[0]
-    pause(api, group_id)
+    """Eight unpauses of one paused group at once: each 200 or 409, none 5xx, and afterwards the
+    group is no longer paused (a 200 reporting active, or a 409: not paused)."""
+    paused = None
+    for group_id in target.ad_group_ids:  # the first group that can be paused
+        paused = state.pause_first(api, group_id)
+        if paused.not_exercised is None:
+            break
+    (paused,) = verdicts.exercised([paused], "paused")
+    group_id = paused.group_id
     headers = {**api.auth, **version_header(version)}
     with ThreadPoolExecutor(CONCURRENT_CALLS) as pool:
         exchanges = list(
@@ -87,12 +132,16 @@ def test_concurrent_unpauses(api, target, verdicts, version):
     for exchange in exchanges:
         if exchange.status not in (200, 409):
             found.append(violation("BEH-CONCURRENT", f"a concurrent unpause answered {exchange.status}"))
+        elif exchange.status == 409:
+            found += state.conflict_violations(exchange)
     final = api.post(unpause_path(group_id), headers=headers)
     final_status = (body_of(final) or {}).get("status")
-    if final.status != 200 or final_status not in ("active", "rejected"):
+    if not (final.status == 409 or (final.status == 200 and final_status == "active")):
         found.append(
             violation(
-                "BEH-CONCURRENT", f"after the storm: {final.status}, status {final_status!r}, not active"
+                "BEH-CONCURRENT",
+                f"after the storm an unpause answered {final.status} with status {final_status!r}: "
+                "still paused, or not an answer the docs allow",
             )
         )
     shown = next((e for e in exchanges if e.status not in (200, 409)), final)

@@ -1,4 +1,4 @@
-"""Standalone mock: ``python -m conformance.mock [--port N] [--token T] [--seed S]``."""
+"""Standalone mock: ``python -m conformance.mock [--port N] [--token T] [--seed S] [--profile NAME]``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import threading
 
 from conformance import schemas
+from conformance.mock import profiles
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
 
@@ -17,10 +18,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--token", default=None, help="the bearer token to accept (default: a random one)")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    parser.add_argument(
+        "--profile",
+        default="default",
+        choices=list(profiles.CATALOGUE),
+        help="a correct variant: how the server reads what the docs leave open (default: default)",
+    )
     args = parser.parse_args(argv)
     token = args.token or secrets.token_urlsafe(24)
-    server = MockServer(token, args.seed, port=args.port).start()
+    profile = profiles.CATALOGUE[args.profile]
+    server = MockServer(token, args.seed, port=args.port, profile=profile).start()
     print(f"unpause mock listening on {server.url}")
+    print(f"profile: {profile.name}: {profile.reading}")
     print(f"token: {token}")
     print(f"versions: {', '.join(schemas.versions())} (default {schemas.registry_data()['default']})")
     print("ad groups:")

@@ -2,11 +2,15 @@
 
 ``/__faults/<name>/…`` serves the same API with one fault from faults.CATALOGUE switched on, each
 fault with its own copy of the dataset, so one process serves the correct API and every fault.
+A profile (profiles.CATALOGUE) is server-wide: a correct reading of what the docs leave open,
+under which the faults are served too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import gzip
 import hmac
 import json
 import math
@@ -19,6 +23,7 @@ from starlette.responses import Response
 from conformance import schemas
 from conformance.mock.dataset import AdGroup, build_dataset, render
 from conformance.mock.faults import CATALOGUE, Fault
+from conformance.mock.profiles import DEFAULT, Profile
 
 JSON = "application/json"
 ACTIONS = ("unpause", "pause")
@@ -43,10 +48,14 @@ def error_body(kind: str, message: str) -> dict:
 class Store:
     """The ad groups one mode (correct, or one fault) sees, by id."""
 
-    def __init__(self, groups: list[AdGroup]):
+    def __init__(self, groups: list[AdGroup], profile: Profile):
         self.groups = {group.id: group for group in groups}
+        self.profile = profile
         self.in_flight: set[str] = set()
         self.rendered: dict[tuple[str, str], tuple[tuple, bytes]] = {}
+
+    def render(self, group: AdGroup, version: str) -> dict:
+        return self.profile.render(render(group, version), version)
 
     def body(self, group: AdGroup, version: str) -> bytes:
         """The 200 body as sent, serialised once per state of the group: only pause and unpause
@@ -54,23 +63,28 @@ class Store:
         state = (group.status, group.updated_at)
         cached = self.rendered.get((group.id, version))
         if cached is None or cached[0] != state:
-            payload = json.dumps(render(group, version), separators=(",", ":")).encode()
+            payload = self.profile.dumps(self.render(group, version))
             cached = self.rendered[(group.id, version)] = (state, payload)
         return cached[1]
 
 
 class MockApi:
-    def __init__(self, token: str, seed: int = 0):
+    def __init__(self, token: str, seed: int = 0, profile: Profile = DEFAULT):
         self.token = token
         self.seed = seed
+        self.profile = profile
         self.dataset = build_dataset(seed)
         self.stores: dict[str, Store] = {}
         self.requests = 0  # served, for benchmarks: GET /__stats
 
     def store(self, mode: str) -> Store:
         if mode not in self.stores:
-            self.stores[mode] = Store(copy.deepcopy(self.dataset))
+            self.stores[mode] = Store(copy.deepcopy(self.dataset), self.profile)
         return self.stores[mode]
+
+    def statuses(self, mode: str = "correct") -> dict[str, str]:
+        """Each ad group's status as this mode's store has it now (for the restore self-test)."""
+        return {group_id: group.status for group_id, group in self.store(mode).groups.items()}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -79,9 +93,54 @@ class MockApi:
         if scope["path"] == "/__stats":
             await json_response(200, {"requests": self.requests})(scope, receive, send)
             return
+        if scope["path"] == "/__statuses":
+            await json_response(200, self.statuses())(scope, receive, send)
+            return
         self.requests += 1
-        response = await self.handle(request)
+        profile = self.profile
+        if profile.latency:
+            await asyncio.sleep(profile.latency)
+        if profile.rate_limit_every and self.requests % profile.rate_limit_every == 0:
+            response = self.error_response(
+                429, "rate_limited", "Too many requests.", {"Retry-After": "1"}, Fault.NONE
+            )
+        else:
+            response = await self.handle(request)
+        self.transport(request, response)
         await response(scope, receive, send)
+
+    def transport(self, request: Request, response: Response) -> None:
+        """The profile's transport-level readings: headers, version echo, gzip, connection close."""
+        profile = self.profile
+        for name, value in profile.headers.items():
+            response.headers[name] = value
+        if profile.echo_version and "api-version-date" in request.headers and response.status_code == 200:
+            response.headers["Api-Version-Date"] = request.headers["api-version-date"]
+        if profile.gzip and "gzip" in request.headers.get("accept-encoding", "") and response.body:
+            response.body = gzip.compress(response.body, mtime=0)
+            response.headers["Content-Encoding"] = "gzip"
+            response.headers["Content-Length"] = str(len(response.body))
+        if profile.close_connections:
+            response.headers["Connection"] = "close"
+
+    def error_response(self, status: int, kind: str, message: str, headers: dict, fault: Fault) -> Response:
+        body, headers = error_body(kind, message), dict(headers)
+        if self.profile.error:
+            status, body, headers = self.profile.error(status, body, headers)
+        status, body, headers = fault.error(status, body, headers)
+        if isinstance(body, str):
+            return Response(body, status_code=status, headers=headers, media_type="text/plain")
+        return self.json(status, body, headers)
+
+    def json(self, status: int, body, headers: dict | None = None, *, allow_nan: bool = False) -> Response:
+        if allow_nan:
+            return json_response(status, body, headers, allow_nan=True)
+        return Response(
+            self.profile.dumps(body),
+            status_code=status,
+            headers=headers,
+            media_type=self.profile.content_type,
+        )
 
     async def handle(self, request: Request) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -92,43 +151,49 @@ class MockApi:
             if fault is None:
                 return json_response(404, error_body("not_found", f"no such fault: {segments[1]}"))
             segments = segments[2:]
+        fault = fault or Fault.NONE
         try:
-            return await self.route(request, segments, fault or Fault.NONE)
+            return await self.route(request, segments, fault)
         except Reply as reply:
-            status, body, headers = (fault or Fault.NONE).error(
-                reply.status, error_body(reply.kind, reply.message), reply.headers
-            )
-            if isinstance(body, str):
-                return Response(body, status_code=status, headers=headers, media_type="text/plain")
-            return json_response(status, body, headers)
+            return self.error_response(reply.status, reply.kind, reply.message, reply.headers, fault)
 
     async def route(self, request: Request, segments: list[str], fault: Fault) -> Response:
+        strict = self.profile.strict_requests
         if len(segments) != 3 or segments[0] != "ad_groups" or segments[2] not in ACTIONS:
             raise Reply(404, "not_found", "No such route.")
         if request.method != "POST":
             fault.method(request.method)
+            if strict:
+                raise Reply(404, "not_found", "No such route.")
             raise Reply(405, "method_not_allowed", "Only POST is allowed here.", {"Allow": "POST"})
         fault.request_body(request.headers.get("content-length", "0"))
+        if strict and request.headers.get("content-length", "0") not in ("", "0"):
+            raise Reply(400, "invalid_request", "This endpoint takes no request body.")
         self.authorize(request.headers.get("authorization"), fault)
         version = self.negotiate(request.headers.get("api-version-date"), fault)
         group_id = segments[1]
         fault.group_id(group_id)
+        if strict and not (0 < len(group_id) <= 200 and group_id.isprintable() and "/" not in group_id):
+            raise Reply(400, "invalid_request", "Malformed ad group id.")
         store = self.store(fault.name)
         group = store.groups.get(group_id)
         if group is None:
             raise Reply(404, "not_found", "Ad group not found.")
         if segments[2] == "pause":
-            self.pause(group)
-            return Response(store.body(group, version), status_code=200, media_type=JSON)
+            self.pause(group, fault)
+            return self.success(store, group, version, fault)
         await self.unpause(group, store, fault)
+        return self.success(store, group, version, fault)
+
+    def success(self, store: Store, group: AdGroup, version: str, fault: Fault) -> Response:
         if fault is Fault.NONE:
-            return Response(store.body(group, version), status_code=200, media_type=JSON)
-        body = fault.body(render(group, version), version, group)
+            return Response(store.body(group, version), status_code=200, media_type=self.profile.content_type)
+        body = fault.body(store.render(group, version), version, group)
         status, body, headers = fault.success(200, body, {})
         if isinstance(body, str):
             return Response(body, status_code=status, headers=headers, media_type="text/html")
         nan = any(isinstance(v, float) and not math.isfinite(v) for v in body.values())
-        return json_response(status, body, headers, allow_nan=nan)
+        return self.json(status, body, headers, allow_nan=nan)
 
     def authorize(self, header: str | None, fault: Fault) -> None:
         scheme, _, credentials = (header or "").partition(" ")
@@ -157,8 +222,9 @@ class MockApi:
             raise Reply(fault.unknown_version_status(), "invalid_request", "Unrecognized Api-Version-Date.")
         return chosen
 
-    @staticmethod
-    def pause(group: AdGroup) -> None:
+    def pause(self, group: AdGroup, fault: Fault) -> None:
+        if group.status != "active" and self.profile.conflict:
+            raise Reply(409, "conflict", f"Ad group is {group.status}, not active.")
         if group.status == "active":
             group.status = "paused"
             group.updated_at = datetime.now(UTC)
@@ -172,6 +238,12 @@ class MockApi:
                 await fault.slow_transition()  # widens the race window of a real transition only
             if group.status == "active":
                 fault.already_active()
+                if fault.toggles():
+                    group.status = "paused"
+                    group.updated_at = datetime.now(UTC)
+                    return
+            if group.status != "paused" and self.profile.conflict:
+                raise Reply(409, "conflict", f"Ad group is {group.status}, not paused.")
             if group.status == "paused" and fault.activates():
                 group.status = "active"
                 group.updated_at = datetime.now(UTC)
@@ -179,5 +251,5 @@ class MockApi:
             store.in_flight.discard(group.id)
 
 
-def make_app(token: str, seed: int = 0) -> MockApi:
-    return MockApi(token, seed)
+def make_app(token: str, seed: int = 0, profile: Profile = DEFAULT) -> MockApi:
+    return MockApi(token, seed, profile)

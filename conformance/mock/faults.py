@@ -12,7 +12,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 LATEST = "2026-06-20"
@@ -79,6 +79,10 @@ class Fault:
     def activates(self) -> bool:
         return self.hooks.get("activates", True)
 
+    def toggles(self) -> bool:
+        """Unpausing an active group pauses it (a state machine gone wrong)."""
+        return self.hooks.get("toggles", False)
+
     def body(self, body: dict, version: str, group) -> dict:
         hook = self._hook("body")
         return hook(body, version, group) if hook else body
@@ -126,9 +130,12 @@ def raising(status: int, kind: str = "server_error", when: Callable[..., bool] =
     return hook
 
 
-def shifted(stamp: str, delta: timedelta) -> str:
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) + delta
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def shifted(value: str, delta: timedelta) -> str:
+    return stamp(datetime.fromisoformat(value.replace("Z", "+00:00")) + delta)
 
 
 def _ratio(num, den):
@@ -388,6 +395,25 @@ FAULTS = [
         ("INV-UPDATED-AFTER-CREATED",),
         {"body": changed(updated_at=lambda b, g: shifted(b["created_at"], timedelta(days=-1)))},
     ),
+    Fault(
+        "min-spend-above-budget",
+        "minimum_daily_spend is twice the daily budget_amount.",
+        ("INV-MIN-DAILY-SPEND",),
+        {
+            "body": changed(
+                LATEST,
+                minimum_daily_spend=lambda b, g: (
+                    b["budget_amount"] * 2 if b["budget_type"] == "daily" else b["minimum_daily_spend"]
+                ),
+            )
+        },
+    ),
+    Fault(
+        "updated-at-tomorrow",
+        "updated_at is a day after the time of the answer.",
+        ("INV-NOT-FUTURE",),
+        {"body": changed(updated_at=lambda b, g: stamp(datetime.now(UTC) + timedelta(days=1)))},
+    ),
     # -- versioning --------------------------------------------------------------------------
     Fault(
         "default-is-latest",
@@ -459,6 +485,12 @@ FAULTS = [
         {"authorized": lambda header, valid, token: valid or header == token},
     ),
     Fault("auth-403", "A bad token gets 403, not 401.", ("AUTH-401",), {"auth_status": 403}),
+    Fault(
+        "401-without-challenge",
+        "401 answers carry no WWW-Authenticate (an advisory finding).",
+        ("AUTH-CHALLENGE",),
+        {"error": lambda s, b, h: (s, b, {k: v for k, v in h.items() if k.lower() != "www-authenticate"})},
+    ),
     # -- errors ------------------------------------------------------------------------------
     Fault(
         "not-found-500",
@@ -497,6 +529,12 @@ FAULTS = [
         {"method": raising(500)},
     ),
     Fault(
+        "405-without-allow",
+        "405 answers carry no Allow header (an advisory finding).",
+        ("ERR-ALLOW",),
+        {"error": lambda s, b, h: (s, b, {k: v for k, v in h.items() if k.lower() != "allow"})},
+    ),
+    Fault(
         "request-body-500",
         "A request body on the POST crashes with 500.",
         ("ERR-METHOD", "ERR-NO-5XX"),
@@ -529,9 +567,27 @@ FAULTS = [
     ),
     Fault(
         "second-unpause-409",
-        "Unpausing an active ad group gets 409.",
+        "Unpausing an active ad group gets 409 (correct, but not idempotent: an advisory finding).",
         ("BEH-IDEMPOTENT",),
         {"already_active": raising(409, "conflict")},
+    ),
+    Fault(
+        "second-unpause-500",
+        "Unpausing an active ad group crashes with 500.",
+        ("BEH-NOT-PAUSED", "ERR-NO-5XX"),
+        {"already_active": raising(500)},
+    ),
+    Fault(
+        "second-unpause-pauses",
+        "Unpausing an active ad group toggles it back to paused (200, status paused).",
+        ("BEH-ACTIVATES", "BEH-NOT-PAUSED"),
+        {"toggles": True},
+    ),
+    Fault(
+        "created-at-follows-updates",
+        "created_at is recomputed as a day before updated_at, so it moves with every transition.",
+        ("BEH-CREATED-STABLE",),
+        {"body": changed(created_at=lambda b, g: shifted(b["updated_at"], timedelta(days=-1)))},
     ),
     Fault(
         "wrong-id-echo",

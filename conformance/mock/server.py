@@ -10,13 +10,16 @@ from contextlib import contextmanager
 import uvicorn
 
 from conformance.mock.app import MockApi
+from conformance.mock.profiles import DEFAULT, Profile
 
 
 class MockServer:
     """The mock on a free loopback port, in a daemon thread; ``stop()`` or the process ends it."""
 
-    def __init__(self, token: str, seed: int = 0, host: str = "127.0.0.1", port: int = 0):
-        self.api = MockApi(token, seed)
+    def __init__(
+        self, token: str, seed: int = 0, host: str = "127.0.0.1", port: int = 0, profile: Profile = DEFAULT
+    ):
+        self.api = MockApi(token, seed, profile)
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted connections inherit this; without it, keep-alive replies wait ~40 ms (Nagle + delayed ACK)
@@ -54,8 +57,8 @@ class MockServer:
 
 
 @contextmanager
-def running_mock(token: str, seed: int = 0):
-    server = MockServer(token, seed).start()
+def running_mock(token: str, seed: int = 0, profile: Profile = DEFAULT):
+    server = MockServer(token, seed, profile=profile).start()
     try:
         yield server
     finally:

@@ -1,0 +1,234 @@
+"""Correct variants of the mock: the twin of the fault catalogue.
+
+Each profile is a server that reads what the two pages leave open differently from the default
+mock, as a real, correct implementation may: how it answers a state conflict, how it writes
+numbers and timestamps, which headers, encodings and extra members it sends, how it handles
+connections, rate limits and latency, how much detail its errors carry. ``reading`` says which
+reading it embodies and why the docs allow it. The suites must pass on every one (no MUST
+failure); ``advisory`` lists the SHOULD rules a profile is expected to show up, with the reason.
+
+Select one with ``--mock-profile NAME`` (suites) or ``--profile NAME`` (``python -m conformance.mock``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+COUNT_FIELDS = ("impressions", "clicks", "unique_clicks", "reach", "leads", "purchases")
+TIMESTAMP_FIELDS = ("created_at", "updated_at", "starts_at", "ends_at")
+
+
+def compact_json(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    reading: str
+    # 409 with the envelope when unpausing a group that is not paused, or pausing one that is not active
+    conflict: bool = False
+    # a rendering of a 200 body (after the dataset's): (body, version) -> body
+    body: Callable[[dict, str], dict] | None = field(default=None, repr=False)
+    dumps: Callable[[Any], bytes] = field(default=compact_json, repr=False)
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    echo_version: bool = False  # answers with the Api-Version-Date it served
+    # the error envelope's details: (status, body, headers) -> (status, body, headers)
+    error: Callable[[int, dict, dict], tuple[int, dict, dict]] | None = field(default=None, repr=False)
+    gzip: bool = False  # compresses every body the client accepts gzip for
+    close_connections: bool = False  # Connection: close on every response
+    latency: float = 0.0  # seconds before every answer
+    rate_limit_every: int = 0  # every Nth request gets 429 with Retry-After: 1 (0: never)
+    # rejects a request body (400), malformed ids (400) and other methods without a route (404)
+    strict_requests: bool = False
+    advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
+
+    def render(self, body: dict, version: str) -> dict:
+        return self.body(body, version) if self.body else body
+
+
+def _floats_and_exact_ratios(body: dict, version: str) -> dict:
+    """Counts as JSON floats (240.0), derived ratios unrounded: both are numbers as typed."""
+    if "impressions" not in body:
+        return body
+    out = {**body, **{name: float(body[name]) for name in COUNT_FIELDS}}
+
+    def exact(num: float, den: float, scale: float = 1.0) -> float:
+        return scale * num / den if den else 0.0
+
+    out["click_through_rate"] = exact(out["clicks"], out["impressions"])
+    if out["impressions"]:
+        out["unique_click_through_rate"] = exact(out["unique_clicks"], out["impressions"])
+    out["cost_per_click"] = exact(out["spend"], out["clicks"])
+    out["cost_per_mille"] = exact(out["spend"], out["impressions"], 1000.0)
+    out["return_on_ad_spend"] = exact(out["purchase_value"], out["spend"])
+    if out["reach"]:
+        out["frequency"] = out["impressions"] / out["reach"]
+    return out
+
+
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def _offset_timestamps(body: dict, version: str) -> dict:
+    """The same instants written with a +02:00 offset and microseconds: RFC 3339 and ISO 8601."""
+    out = dict(body)
+    for name in TIMESTAMP_FIELDS:
+        if isinstance(out.get(name), str):
+            moment = datetime.fromisoformat(out[name].replace("Z", "+00:00"))
+            out[name] = moment.astimezone(PLUS_TWO).isoformat(timespec="microseconds")
+    return out
+
+
+def _additive_members(body: dict, version: str) -> dict:
+    """Members no page lists, at the top level and inside objects: the pages never forbid them."""
+    out = {
+        **body,
+        "object": "ad_group",
+        "etag": 'W/"3f1c"',
+        "metadata": {"labels": ["conformance"]},
+    }
+    out["ad_campaign"] = {**body["ad_campaign"], "object": "ad_campaign", "title": "Campaign"}
+    if isinstance(body.get("issues"), list):
+        out["issues"] = [{**issue, "severity": "error"} for issue in body["issues"]]
+    return out
+
+
+def _other_silent_branch(body: dict, version: str) -> dict:
+    """Where the docs are silent, the other reading: a cost per conversion with the goal and none
+    attributed is null (the default mock says 0), and a unique click-through rate with no
+    impressions is 0 (the default mock says null)."""
+    out = dict(body)
+    for cost, count in (("cost_per_lead", "leads"), ("cost_per_purchase", "purchases")):
+        if out.get(count) == 0 and out.get(cost) == 0:
+            out[cost] = None
+    if out.get("impressions") == 0 and "unique_click_through_rate" in out:
+        out["unique_click_through_rate"] = 0.0
+    return out
+
+
+def _pretty_ascii(body: Any) -> bytes:
+    """Indented, keys reversed, every non-ASCII character escaped: the same JSON value."""
+
+    def reorder(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: reorder(node[key]) for key in reversed(list(node))}
+        if isinstance(node, list):
+            return [reorder(item) for item in node]
+        return node
+
+    return (json.dumps(reorder(body), indent=4, ensure_ascii=True) + "\n").encode()
+
+
+def _rich_errors(status: int, body: dict, headers: dict) -> tuple[int, dict, dict]:
+    """The envelope with every optional member the SDKs know (code, param) and more."""
+    error = {
+        **body["error"],
+        "code": body["error"]["type"].upper(),
+        "param": None,
+        "request_id": "req_0f3a",
+        "doc_url": "https://docs.example.invalid/errors",
+    }
+    if status == 401:
+        headers = {**headers, "WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
+    return status, {"error": error}, headers
+
+
+PROFILES = [
+    Profile(
+        "default",
+        "The embedded mock as it is: unpause of an active group answers 200 (idempotent).",
+    ),
+    Profile(
+        "conflict",
+        "Unpausing a group that is not paused (active or rejected) answers 409 with the envelope, and "
+        "pausing one that is not active answers 409: nothing in the pages says unpause is idempotent, "
+        "and the newest SDK declares 409 (conflict) as unpause's one typed error.",
+        conflict=True,
+        advisory={"BEH-IDEMPOTENT": "a second unpause answers 409, not 200: allowed, so only advisory"},
+    ),
+    Profile(
+        "float-numbers",
+        "Counts are written as floats (240.0) and ratios unrounded: the pages type every metric "
+        "'number', and 240.0 is the number 240.",
+        body=_floats_and_exact_ratios,
+    ),
+    Profile(
+        "offset-timestamps",
+        "Timestamps carry a +02:00 offset and microseconds: the same instants, valid RFC 3339 "
+        "(2025-01-01's date-time) and ISO 8601 (2026-06-20's wording).",
+        body=_offset_timestamps,
+    ),
+    Profile(
+        "additive-members",
+        "Bodies carry members no page lists (top level, ad_campaign, issue items): additive fields "
+        "are how a dated API evolves without a new version, and no page forbids them.",
+        body=_additive_members,
+    ),
+    Profile(
+        "other-silent-branch",
+        "A cost per lead or purchase with the goal and none attributed is null, and a unique "
+        "click-through rate with no impressions is 0: the docs define neither case, so both readings stand.",
+        body=_other_silent_branch,
+    ),
+    Profile(
+        "pretty-json",
+        "Bodies are indented, with keys in another order and non-ASCII escaped: JSON is JSON.",
+        dumps=_pretty_ascii,
+    ),
+    Profile(
+        "verbose-headers",
+        "Every answer says 'application/json; charset=utf-8' and carries request ids, caching and "
+        "security headers, and echoes the version it served: nothing in the pages forbids headers.",
+        content_type="application/json; charset=utf-8",
+        headers={
+            "X-Request-Id": "req_7d2e",
+            "Cache-Control": "no-store",
+            "Strict-Transport-Security": "max-age=63072000",
+            "Vary": "Authorization, Api-Version-Date",
+        },
+        echo_version=True,
+    ),
+    Profile(
+        "rich-errors",
+        "Error envelopes carry code, param, request_id and doc_url beside type and message, and a 401 "
+        "challenge with a realm and an error: the SDKs read type and message and tolerate the rest.",
+        error=_rich_errors,
+    ),
+    Profile(
+        "gzip",
+        "Every body is gzip-compressed when the client accepts it: HTTP content coding.",
+        gzip=True,
+    ),
+    Profile(
+        "connection-close",
+        "Every connection is closed after one answer (Connection: close): HTTP/1.1 allows it.",
+        close_connections=True,
+    ),
+    Profile(
+        "rate-limited",
+        "Every 60th request is refused with 429 and Retry-After: 1: the SDKs map 429, and a staging "
+        "API has rate limits.",
+        rate_limit_every=60,
+    ),
+    Profile(
+        "slow",
+        "Every answer takes 15 ms: a network away, not on loopback.",
+        latency=0.015,
+    ),
+    Profile(
+        "strict-requests",
+        "A request body on unpause is rejected with 400, a malformed id gets 400, and other methods "
+        "get 404 (no such route): the pages define none of these, and each is a 4xx.",
+        strict_requests=True,
+    ),
+]
+
+CATALOGUE: dict[str, Profile] = {profile.name: profile for profile in PROFILES}
+assert len(CATALOGUE) == len(PROFILES), "profile names are unique"
+DEFAULT = CATALOGUE["default"]
