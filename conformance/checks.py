@@ -63,6 +63,12 @@ class Verdicts:
         self.findings: list[Finding] = []
         self.notes: list[dict[str, str]] = []  # census, not exercised, restored: one each
         self.lock = threading.Lock()
+        self.local = threading.local()
+
+    def take_shown(self) -> Exchange | None:
+        """The exchange the last verdict on this thread showed (and forget it)."""
+        shown, self.local.shown = getattr(self.local, "shown", None), None
+        return shown
 
     def note(self, kind: str, group_id: str, text: str) -> None:
         """A fact of the run that is no verdict (a group not exercised, a restore): the first of each
@@ -77,6 +83,7 @@ class Verdicts:
     ):
         """Fail on MUST violations; record SHOULD ones (and fail on them too under --strict)."""
         violations = list(violations)
+        self.local.shown = exchange  # the report attaches it, though an earlier test may have sent it
         catalogue = rules.catalogue()
         blocking = [v for v in violations if catalogue[v.rule].blocking or self.strict]
         advisory = [v for v in violations if v not in blocking]

@@ -1,9 +1,13 @@
 """Mutation score of the suites over the mock's fault catalogue.
 
-``python -m conformance.mutation [--jobs N] [FAULT …]`` runs ``pytest suites`` once against the
-clean mock (it must pass) and once per fault (it must fail, or report a SHOULD finding, naming
-every rule the fault is documented to break). Prints the table and writes
-reports/mutation.json; exits 1 below 100%.
+``python -m conformance.mutation [--jobs N] [--profile NAME] [FAULT …]`` runs ``pytest suites``
+once against the clean mock (it must pass) and once per fault (it must fail, or report a SHOULD
+finding, naming every rule the fault is documented to break). Prints the table and writes
+reports/mutation.json (mutation-<profile>.json for another profile); exits 1 below 100%.
+
+With ``--profile`` the mock serves every fault under that correct variant (e.g. ``conflict``):
+the clean run may show only the profile's own advisory findings, and a fault that is nothing but
+the profile's reading (its rules are among those findings) is not applicable there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from conformance import rules
+from conformance.mock import profiles
 from conformance.mock.faults import CATALOGUE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +42,24 @@ class Verdict:
     seconds: float = 0.0
     first_detection_requests: int | None = None
     first_detection_seconds: float | None = None
+    allowed: list[str] = field(default_factory=list)  # the profile's own advisory rules
+
+    @property
+    def applicable(self) -> bool:
+        """False for a fault that is only the profile's own reading (e.g. 409 under conflict)."""
+        return self.fault == "correct" or not set(self.expected) <= set(self.allowed)
 
     @property
     def detected(self) -> bool:
         if self.fault == "correct":
-            return self.exit_code == 0 and not self.caught
+            return self.exit_code == 0 and set(self.caught) <= set(self.allowed)
         return set(self.expected) <= set(self.caught)
+
+    @property
+    def advisory_only(self) -> bool:
+        """Caught only through SHOULD rules: detected as findings, the run does not fail."""
+        catalogue = rules.catalogue()
+        return bool(self.expected) and all(not catalogue[rule].blocking for rule in self.expected)
 
 
 def suite_command(*args: str, profile: str = "verdict") -> list[str]:
@@ -72,10 +90,11 @@ def run_suite(
     )
 
 
-def run_suites(fault: str | None, extra: list[str]) -> Verdict:
+def run_suites(fault: str | None, extra: list[str], profile: str = "default") -> Verdict:
     with tempfile.TemporaryDirectory() as scratch:
         verdicts_path = Path(scratch) / "verdicts.json"
         fault_args = [f"--mock-fault={fault}"] if fault else []
+        fault_args += [f"--mock-profile={profile}"] if profile != "default" else []
         started = time.monotonic()
         completed = run_suite(f"--verdicts-json={verdicts_path}", *extra, *fault_args)
         seconds = time.monotonic() - started
@@ -104,46 +123,68 @@ def run_suites(fault: str | None, extra: list[str]) -> Verdict:
         seconds=round(seconds, 2),
         first_detection_requests=first.get("requests_so_far") if first else None,
         first_detection_seconds=first.get("seconds_so_far") if first else None,
+        allowed=sorted(profiles.CATALOGUE[profile].advisory),
     )
 
 
-def evaluate(faults: list[str | None], jobs: int = 1, extra: list[str] | None = None) -> list[Verdict]:
+def evaluate(
+    faults: list[str | None], jobs: int = 1, extra: list[str] | None = None, profile: str = "default"
+) -> list[Verdict]:
     """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time."""
     with ThreadPoolExecutor(jobs) as pool:
-        return list(pool.map(lambda fault: run_suites(fault, extra or []), faults))
+        return list(pool.map(lambda fault: run_suites(fault, extra or [], profile), faults))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.mutation", description=__doc__)
     parser.add_argument("faults", nargs="*", help="faults to run (default: the whole catalogue)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--profile", default="default", choices=list(profiles.CATALOGUE), help="the mock's correct variant"
+    )
     args, extra = parser.parse_known_args(argv)
     faults = args.faults or list(CATALOGUE)
     unknown = [f for f in faults if f not in CATALOGUE]
     if unknown:
         parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
     started = time.monotonic()
-    verdicts = evaluate([None, *faults], jobs=args.jobs, extra=extra)
+    verdicts = evaluate([None, *faults], jobs=args.jobs, extra=extra, profile=args.profile)
     clean, *mutants = verdicts
-    score = sum(v.detected for v in mutants) / len(mutants)
+    applicable = [v for v in mutants if v.applicable]
+    score = sum(v.detected for v in applicable) / len(applicable) if applicable else 1.0
     print(f"{'fault':34} {'detected':9} {'requests':>8} {'to 1st':>7} {'secs':>6}  rules caught (expected)")
     for verdict in verdicts:
-        mark = "yes" if verdict.detected else "NO"
+        mark = ("yes" if verdict.detected else "NO") if verdict.applicable else "n/a"
         print(
             f"{verdict.fault:34} {mark:9} {verdict.requests:8} {verdict.first_detection_requests or '-':>7} "
             f"{verdict.seconds:6.1f}  {', '.join(verdict.caught) or '-'} ({', '.join(verdict.expected) or 'none'})"
         )
+    advisory_only = [v.fault for v in mutants if v.advisory_only and v.applicable]
+    not_applicable = [v.fault for v in mutants if not v.applicable]
     print(
-        f"clean mock passes: {'yes' if clean.detected else 'NO'}; mutation score {score:.0%} "
-        f"({sum(v.detected for v in mutants)}/{len(mutants)}) in {time.monotonic() - started:.0f} s"
+        f"caught only by SHOULD rules (advisory findings, the run still passes): {', '.join(advisory_only) or '-'}"
     )
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(
+    if not_applicable:
+        print(
+            f"not applicable under profile {args.profile} (the profile's own reading): {', '.join(not_applicable)}"
+        )
+    print(
+        f"profile {args.profile}: clean mock passes: {'yes' if clean.detected else 'NO'}; mutation score "
+        f"{score:.0%} ({sum(v.detected for v in applicable)}/{len(applicable)}) in {time.monotonic() - started:.0f} s"
+    )
+    report = REPORT if args.profile == "default" else REPORT.with_name(f"mutation-{args.profile}.json")
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(
         json.dumps(
             {
+                "profile": args.profile,
                 "score": score,
                 "clean_passes": clean.detected,
-                "verdicts": [asdict(v) | {"detected": v.detected} for v in verdicts],
+                "advisory_only": advisory_only,
+                "not_applicable": not_applicable,
+                "verdicts": [
+                    asdict(v) | {"detected": v.detected, "applicable": v.applicable} for v in verdicts
+                ],
             },
             indent=1,
         ),

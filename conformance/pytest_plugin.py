@@ -20,6 +20,7 @@ import pytest
 from conformance import __version__, rules, state
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor, TargetError
+from conformance.report import note_sections
 from conformance.target import Target, add_options, resolve
 
 TARGET = pytest.StashKey[Target]()
@@ -319,10 +320,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     if VERDICTS in item.config.stash:
         redact_report(report, call, item.config.stash[VERDICTS].redact)
-    api = item.funcargs.get("api") if hasattr(item, "funcargs") else None
-    if report.when == "call" and api is not None and (report.failed or hasattr(report, "wasxfail")):
+    client, shown = item.config.stash.get(CLIENT, None), None
+    if report.when == "call" and VERDICTS in item.config.stash:
+        shown = item.config.stash[VERDICTS].take_shown()
+    if report.when == "call" and client is not None and (report.failed or hasattr(report, "wasxfail")):
         redact = item.config.stash[VERDICTS].redact
-        for number, exchange in enumerate(api.exchanges[-6:], 1):
+        exchanges = client.exchanges[-6:]
+        if shown is not None and shown not in exchanges:
+            exchanges = [shown, *exchanges[-5:]]  # a body obtained once, by an earlier test
+        for number, exchange in enumerate(exchanges, 1):
             allure.attach(
                 exchange.curl(redact), name=f"{number}. curl", attachment_type=allure.attachment_type.TEXT
             )
@@ -508,21 +514,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             )
 
 
-NOTE_SECTIONS = {
-    "not-exercised": "ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
-    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them",
-    "restored": "ad groups restored to their status before the run",
-}
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    notes = config.stash.get(NOTES, [])
-    for kind, title in NOTE_SECTIONS.items():
-        lines = list(dict.fromkeys(note["text"] for note in notes if note["kind"] == kind))
-        if lines:
-            terminalreporter.section(title, yellow=kind == "not-exercised", red=kind == "restore-failed")
-            for line in lines:
-                terminalreporter.write_line(line)
+    for heading, lines in note_sections(config.stash.get(NOTES, [])):
+        terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)
+        for line in lines:
+            terminalreporter.write_line(line)
     findings = config.stash.get(FINDINGS, [])
     if not findings:
         return

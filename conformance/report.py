@@ -79,18 +79,37 @@ def marks(cells: dict[str, dict[str, str | None]]) -> tuple[list[str], dict[str,
     }
 
 
-def write_matrix(cells: dict[str, dict[str, str | None]]) -> str:
+# the run's notes that are no verdict, as the matrix shows them: kind -> heading
+NOTE_HEADINGS = {
+    "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
+    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them",
+    "restored": "Ad groups restored to their status before the run",
+}
+
+
+def note_sections(notes: list[dict]) -> list[tuple[str, list[str]]]:
+    sections = []
+    for kind, heading in NOTE_HEADINGS.items():
+        lines = [note["text"] for note in notes if note["kind"] == kind]
+        if lines:
+            sections.append((heading, lines))
+    return sections
+
+
+def write_matrix(cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None) -> str:
     catalogue = rules.catalogue()
     versions, rows = marks(cells)
     lines = ["| rule | level | " + " | ".join(versions) + " |", "|---|---|" + "---|" * len(versions)]
     for rule_id, row_marks in rows.items():
         lines.append(f"| {rule_id} | {catalogue[rule_id].level} | " + " | ".join(row_marks) + " |")
     text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
+    for heading, entries in note_sections(notes or []):
+        text += f"\n### {heading}\n\n" + "".join(f"- {entry}\n" for entry in entries)
     MATRIX_MD.write_text(text, encoding="utf-8")
     return text
 
 
-def matrix_html(cells: dict[str, dict[str, str | None]]) -> str:
+def matrix_html(cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None) -> str:
     catalogue = rules.catalogue()
     versions, marked = marks(cells)
     colour = {
@@ -109,11 +128,18 @@ def matrix_html(cells: dict[str, dict[str, str | None]]) -> str:
             f"<td>{html.escape(rule.text)}</td></tr>"
         )
     head = "".join(f"<th>{v}</th>" for v in versions)
+    sections = "".join(
+        f"<h2>{html.escape(heading)}</h2><ul>"
+        + "".join(f"<li>{html.escape(e)}</li>" for e in entries)
+        + "</ul>"
+        for heading, entries in note_sections(notes or [])
+    )
     return (
         "<!doctype html><meta charset=utf-8><title>Conformance matrix</title>"
         "<style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
         "table{border-collapse:collapse}</style><h1>Conformance matrix</h1>"
         f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{''.join(rows)}</table>"
+        f"{sections}"
     )
 
 
@@ -163,11 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     status = run_suites(pytest_args) if args.command == "run" else 0
     if status not in (0, 1) or not VERDICTS.exists():
         return status  # usage error, internal error or interrupted: no report to build
-    cells = matrix(json.loads(VERDICTS.read_text(encoding="utf-8")))
-    write_matrix(cells)
+    verdicts = json.loads(VERDICTS.read_text(encoding="utf-8"))
+    cells = matrix(verdicts)
+    write_matrix(cells, verdicts.get("notes", []))
     rendered = render_html()
     if rendered:
-        (HTML / "conformance-matrix.html").write_text(matrix_html(cells), encoding="utf-8")
+        (HTML / "conformance-matrix.html").write_text(
+            matrix_html(cells, verdicts.get("notes", [])), encoding="utf-8"
+        )
         print(
             f"report: {HTML / 'index.html'} (and conformance-matrix.html beside it); "
             f"matrix also in {MATRIX_MD}",

@@ -74,26 +74,32 @@ def obtain(
     if first.status == 200:
         result.exchange = first
         return result
-    if first.status != CONFLICT:
+    conflict = first.status == CONFLICT
+    if conflict:
+        result.violations += conflict_violations(first)
+    else:
+        # a violation, reported; pausing first may still give the body rules a body to judge
         result.violations += json_violations(first)
         result.violations.append(violation(status_rule, f"unpause answered {first.status}, not 200 or 409"))
-        return result
-    result.violations += conflict_violations(first)
     if not may_pause:
-        result.not_exercised = "unpause answered 409 (not paused) and --no-use-pause forbids pausing it first"
+        if conflict:
+            result.not_exercised = (
+                "unpause answered 409 (not paused) and --no-use-pause forbids pausing it first"
+            )
         return result
     paused = api.post(pause_path(group_id), headers=api.auth)
     result.route.append(paused)
-    if paused.status == CONFLICT:
-        result.violations += conflict_violations(paused)
-        result.not_exercised = (
-            "unpause and pause both answer 409: neither paused nor active (rejected, say), "
-            "so no 200 unpause can be had"
-        )
-        return result
     if paused.status != 200:
-        result.violations += json_violations(paused)
-        result.not_exercised = f"unpause answered 409 and the pause to retry it answered {paused.status}"
+        result.violations += (
+            conflict_violations(paused) if paused.status == CONFLICT else json_violations(paused)
+        )
+        if conflict and paused.status == CONFLICT:
+            result.not_exercised = (
+                "unpause and pause both answer 409: neither paused nor active (rejected, say), "
+                "so no 200 unpause can be had"
+            )
+        elif conflict:
+            result.not_exercised = f"unpause answered 409 and the pause to retry it answered {paused.status}"
         return result
     second = api.post(unpause_path(group_id), headers=headers)
     result.route.append(second)

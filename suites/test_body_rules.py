@@ -17,10 +17,10 @@ def test_body_rule(specimens, target, verdicts, tolerance, version, rule_id):
     attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
     found, shown = [], None
     for unpaused in verdicts.exercised(attempts, "a 200 unpause"):
-        if unpaused.exchange is None:
-            broken = [v for v in unpaused.violations if v.rule in ("VER-SHAPE", rule_id)]
-        else:
-            broken = success_violations(
+        # what the route to the body broke (a 5xx, a wrong status), then the rule on the body
+        broken = [v for v in unpaused.violations if v.rule in ("VER-SHAPE", "ERR-NO-5XX", rule_id)]
+        if unpaused.exchange is not None:
+            broken += success_violations(
                 unpaused.exchange, shape, tolerance, status_rule="VER-SHAPE", rule_ids=[rule_id]
             )
         found += [Violation(v.rule, f"{unpaused.group_id}: {v.message}") for v in broken]

@@ -82,12 +82,14 @@ def test_unpause_never_reports_paused(specimens, target, verdicts, version):
 def test_unpausing_a_group_that_is_not_paused(specimens, api, target, verdicts, version):
     """After a 200 unpause the group is not paused: unpausing it again answers 200 with the same id
     and status, or 409 with the envelope (both conform, BEH-NOT-PAUSED); only 200 is idempotent,
-    which the docs do not promise (BEH-IDEMPOTENT, advisory)."""
+    which the docs do not promise (BEH-IDEMPOTENT, advisory). The first unpause is each group's
+    obtained 200 (unpause, or pause then unpause where unpause answers 409)."""
     headers = {**api.auth, **version_header(version)}
     attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
-    for first in verdicts.exercised(attempts, "a 200 unpause"):
-        if first.exchange is None:
-            continue  # no 200 to start from: the body and shape tests report why
+    exercised = [a for a in verdicts.exercised(attempts, "a 200 unpause") if a.exchange is not None]
+    if not exercised:
+        pytest.skip("not exercised: no ad group answered unpause with a 200 (the shape tests say why)")
+    for first in exercised:
         second = api.post(unpause_path(first.group_id), headers=headers)
         one, two = first.body or {}, body_of(second) or {}
         found = json_violations(second)

@@ -16,11 +16,13 @@ from conformance.endpoints import VERSION_HEADER, unpause_path, version_header
 
 def shape_violations(unpaused: state.Obtained, expected: schemas.Version, rule_id: str):
     """The 200 body validates against ``expected``'s schema and against no other version's."""
+    # what the route to the body broke (a wrong status, a 5xx), then the body's shape
+    found = [v for v in unpaused.violations if v.rule in (rule_id, "BEH-ACTIVATES", "ERR-JSON", "ERR-NO-5XX")]
     exchange = unpaused.exchange
-    if exchange is None:  # no 200: the route's answers are the verdict
-        return [v for v in unpaused.violations if v.rule in (rule_id, "BEH-ACTIVATES", "ERR-JSON")]
-    found = json_violations(exchange)
-    body = exchange.json() if not found else None
+    if exchange is None:
+        return found
+    found += json_violations(exchange)
+    body = exchange.json() if not json_violations(exchange) else None
     if body is None:
         return found
     errors = expected.errors(body)

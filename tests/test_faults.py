@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -70,13 +71,22 @@ def transcript(base: str, ids: list[str]) -> list:
             except ValueError:
                 body = response.text
             if isinstance(body, dict) and "updated_at" in body:
-                # the instant varies run to run; its order against created_at does not
+                # the instant varies run to run; its order against created_at and now does not
                 updated, created = _instant(body["updated_at"]), _instant(body.get("created_at"))
                 body = dict(
-                    body, updated_at=(updated >= created) if updated and created else body["updated_at"]
+                    body,
+                    updated_at=(updated >= created, updated <= datetime.now(UTC))
+                    if updated and created
+                    else body["updated_at"],
                 )
             steps.append(
-                (response.status_code, response.headers.get("content-type"), json.dumps(body, sort_keys=True))
+                (
+                    response.status_code,
+                    response.headers.get("content-type"),
+                    response.headers.get("www-authenticate"),
+                    response.headers.get("allow"),
+                    json.dumps(body, sort_keys=True),
+                )
             )
 
         for group_id in ids:

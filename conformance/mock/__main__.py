@@ -29,12 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     profile = profiles.CATALOGUE[args.profile]
     server = MockServer(token, args.seed, port=args.port, profile=profile).start()
     print(f"unpause mock listening on {server.url}")
-    print(f"profile: {profile.name}: {profile.reading}")
     print(f"token: {token}")
     print(f"versions: {', '.join(schemas.versions())} (default {schemas.registry_data()['default']})")
     print("ad groups:")
     for group in server.api.dataset:
         print(f"  {group.id}  {group.status:<8} {group.scenario}")
+    print(f"profile: {profile.name}: {profile.reading}")
     print(f"faults: {len(CATALOGUE)}, under {server.url}/__faults/<name>/ad_groups/<id>/unpause", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

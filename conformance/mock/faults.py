@@ -196,11 +196,11 @@ FAULTS = [
     ),
     Fault(
         "status-from-other-version",
-        "2026-06-20 reports a rejected ad group as 'flagged', a 2025-01-01 value.",
-        ("SCHEMA-ENUM",),
+        "2026-06-20 reports an active ad group as 'in_review', a 2025-01-01 value.",
+        ("SCHEMA-ENUM", "BEH-ACTIVATES"),
         {
             "body": changed(
-                LATEST, status=lambda b, g: "flagged" if b["status"] == "rejected" else b["status"]
+                LATEST, status=lambda b, g: "in_review" if b["status"] == "active" else b["status"]
             )
         },
     ),
