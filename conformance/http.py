@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import shlex
 import threading
 import time
@@ -20,15 +21,39 @@ REDACTED = "[REDACTED]"
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
 
 
+FRAGMENT = 6  # characters: any run this long that also occurs in a secret is a credential fragment
+
+
 class Redactor:
-    """Replaces every configured secret, wherever it appears, by [REDACTED]."""
+    """Replaces every secret, and every fragment of one, wherever it appears, by [REDACTED].
+
+    The suite sends values derived from the token (the token minus its last character, with a
+    suffix, without its scheme), and a server may echo any of them, or a slice of one: so every run
+    of six or more characters that also occurs in a secret is redacted, not only the exact secret.
+    A secret shorter than six characters is redacted where it appears whole."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        fragments = sorted(
+            {secret[i : i + FRAGMENT] for secret in self.secrets for i in range(len(secret) - FRAGMENT + 1)}
+        )
+        # a lookahead finds every start, overlapping ones included, at the regex engine's speed
+        self.pattern = re.compile("(?=(" + "|".join(map(re.escape, fragments)) + "))") if fragments else None
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
+        if self.pattern is None:
+            return text
+        spans: list[list[int]] = []  # merged [start, stop) ranges covered by some fragment
+        for match in self.pattern.finditer(text):
+            start = match.start()
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = start + FRAGMENT
+            else:
+                spans.append([start, start + FRAGMENT])
+        for start, stop in reversed(spans):
+            text = text[:start] + REDACTED + text[stop:]
         return text
 
 
@@ -73,9 +98,16 @@ class Exchange:
         UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
         if self._parsed is None:
             try:
-                self._parsed = (json.loads(self.response_body.decode("utf-8"), parse_constant=_reject), None)
+                value = json.loads(self.response_body.decode("utf-8"), parse_constant=_reject, parse_int=_int)
+                _check_depth(value)
+                self._parsed = (value, None)
             except ValueError as error:  # UnicodeDecodeError is one
                 self._parsed = (None, error)
+            except RecursionError:
+                self._parsed = (
+                    None,
+                    ValueError(f"JSON nested too deeply to parse (over {MAX_DEPTH} levels)"),
+                )
         value, error = self._parsed
         if error is not None:
             raise error
@@ -115,6 +147,31 @@ class Exchange:
 
 def _reject(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+def _int(digits: str) -> int | float:
+    # Python refuses to turn more than 4,300 digits into an int; such a number is still a JSON
+    # number (an absurd one, which the rules then judge), so it becomes a float (inf) instead
+    return int(digits) if len(digits) <= 4000 else float(digits)
+
+
+MAX_DEPTH = 64  # RFC 8259 §9 lets a parser limit nesting; an ad group body is < 10 deep
+
+
+def _check_depth(value: Any) -> None:
+    """ValueError past MAX_DEPTH levels of nesting: deeper bodies would make every later reader
+    (schema validation, repr, pretty-printing) recurse, and no body of this API is near it."""
+    level = [value]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels (RFC 8259 §9 lets a parser set this limit)")
 
 
 class RateLimiter:

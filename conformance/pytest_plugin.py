@@ -301,8 +301,9 @@ def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Reda
 
     Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
     error = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(error, TargetError):
-        report.longrepr = redact(f"TargetError: {error}")  # one line: the traceback is the suite's, not news
+    verdict = verdict_text(error) if error is not None else None
+    if verdict is not None:
+        report.longrepr = redact(verdict)  # the verdict alone: the traceback is the suite's, not news
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:
@@ -312,6 +313,34 @@ def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Reda
         report.wasxfail = redact(report.wasxfail)
     if error is not None and any(isinstance(arg, str) and redact(arg) != arg for arg in error.args):
         error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside an exception group (hypothesis reports several failures, or a flaky
+    one, as a group), flattened; a plain exception is its own leaf."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
+def verdict_text(error: BaseException) -> str | None:
+    """What a failure shows: each rule verdict (rule, level, quote, violations, curl, response, and
+    hypothesis's falsifying example where there is one), and a target error as one line. None for
+    anything else: an error in the suite itself keeps its traceback."""
+    found = leaves(error)
+    if not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found):
+        return None
+    targets = [leaf for leaf in found if isinstance(leaf, TargetError)]
+    if targets and len(targets) == len(found):
+        return f"TargetError: {targets[0]}"
+    parts = []
+    for leaf in dict.fromkeys(found):
+        if isinstance(leaf, TargetError):
+            parts.append(f"TargetError: {leaf}")
+            continue
+        notes = [note for note in getattr(leaf, "__notes__", []) if note.startswith("Falsifying")]
+        parts.append("\n".join([str(leaf), *notes]))
+    return "\n\n".join(parts)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

@@ -132,6 +132,10 @@ def pause_first(api: ApiClient, group_id: str) -> Obtained:
         if paused.status == 200 and status == PAUSED:
             result.exchange = paused
             return result
+        if paused.status == 200 and body_of(paused) is None:
+            result.violations += json_violations(paused)
+            result.not_exercised = "pause answered 200 with a body that is not JSON: the status is unknown"
+            return result
         if paused.status == 200:
             result.not_exercised = f"pause answered 200 with status {status!r}: this group cannot be paused"
             return result

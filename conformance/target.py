@@ -6,9 +6,11 @@ import argparse
 import ipaddress
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from conformance import rules, schemas
@@ -177,6 +179,8 @@ def resolve(config: pytest.Config) -> Target:
     if base_url and profile != "default":
         raise pytest.UsageError("--mock-profile selects the embedded mock: drop --base-url")
     ids = option("ad_group_id") or _csv(os.environ.get("CONFORMANCE_AD_GROUP_IDS"))
+    for group_id in ids:
+        check_ad_group_id(group_id)
     token = option("api_token")
     if base_url is None:
         from conformance.mock.dataset import build_dataset
@@ -220,11 +224,58 @@ def resolve(config: pytest.Config) -> Target:
     )
 
 
+def check_ad_group_id(group_id: str) -> None:
+    """Every id travels as one percent-encoded path segment (endpoints.segment); these cannot:
+    an empty segment, '.' and '..' (dot segments servers resolve), and control characters."""
+    if group_id in ("", ".", ".."):
+        raise pytest.UsageError(
+            f"--ad-group-id {group_id!r} cannot be sent as an ad group id: as a path segment it "
+            "is empty or a dot segment, which would send the request to another endpoint"
+        )
+    if any(unicodedata.category(char) == "Cc" for char in group_id):
+        raise pytest.UsageError(f"--ad-group-id {group_id!r} holds a control character: no ad group id does")
+
+
+def shown_url(base_url: str) -> str:
+    """The URL with any userinfo masked, for messages."""
+    parts = urlsplit(base_url)
+    if "@" not in parts.netloc:
+        return base_url
+    return parts._replace(netloc="[REDACTED]@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def check_base_url(base_url: str) -> None:
+    """Refuse, before any request, a base URL the suite cannot use as it is: not http(s), not a
+    URL httpx accepts, with whitespace or control characters, with a query or fragment (paths are
+    appended), or with credentials (httpx would send them as Basic auth instead of the bearer
+    token, and they would appear in every URL the reports show: the token goes in --api-token)."""
+    shown = shown_url(base_url)
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in base_url):
+        raise pytest.UsageError(f"--base-url {shown!r} holds whitespace or a control character")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018  raises ValueError on a port that is not a number in range
+        httpx.URL(base_url)
+    except (ValueError, httpx.InvalidURL) as error:
+        raise pytest.UsageError(f"--base-url {shown!r} is not a usable URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"--base-url {shown!r} is not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise pytest.UsageError(
+            f"--base-url {shown!r} carries credentials (user:password@): refused, because they would "
+            "be sent as Basic auth instead of the bearer token and shown in every URL of the reports; "
+            "give the token with --api-token (or CONFORMANCE_API_TOKEN)"
+        )
+    if parts.query or parts.fragment:
+        raise pytest.UsageError(
+            f"--base-url {shown!r} has a query or fragment: the suite appends paths to it"
+        )
+
+
 def guard(base_url: str, allowed: list[str]) -> None:
     """State-changing requests go only to loopback or allowlisted hosts: refuse anything else."""
+    check_base_url(base_url)
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise pytest.UsageError(f"--base-url {base_url!r} is not an http(s) URL")
     host = parts.hostname
     if is_loopback(host) or host in {h.strip().lower() for h in allowed}:
         return
