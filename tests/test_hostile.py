@@ -4,12 +4,14 @@ with pytest's 'tests failed' exit code, a one-line reason, no hang and no token 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import time
 
 import pytest
 
-from conformance.mutation import run_suite
+from conformance.mutation import ROOT, run_suite, suite_command
 from tests.hostile import MODES, HostileServer, refused_port
 
 TOKEN = "hostile-run-token-5e4d3c2b1a"
@@ -126,3 +128,128 @@ def test_allow_host_lets_it_through():
     )
     assert "refusing to run" not in completed.stderr
     assert "target unreachable" in completed.stdout  # it went on, to a host that does not resolve
+
+
+# -- hostile input (ids, bodies, echoed credentials, bombs) --------------------------------------
+
+ENDPOINT = re.compile(r"^/ad_groups/[^/?#]+/(un)?pause$")
+
+
+def test_configured_ids_stay_in_their_path_segment_in_every_test():
+    """Ids that would leave /ad_groups/<id>/unpause unencoded: every request, example and
+    property-based, still names exactly that endpoint, with the id as one segment."""
+    server = HostileServer("not-found")
+    ids = ["../../admin", "a#frag", "a?b=c", "a/b", "%2e%2e", "..."]
+    try:
+        completed, _ = run_suites(server.url, *[f"--ad-group-id={i}" for i in ids], "--max-examples=30")
+    finally:
+        server.stop()
+    assert server.paths, completed.stdout[-2000:]
+    outside = sorted(
+        {path for path in server.paths if not ENDPOINT.match(path) and "/ad_groups/" in path[:11]}
+    )
+    # test_errors sends its malformed ids on purpose, inside the endpoint: an empty segment and a very long one
+    outside = [p for p in outside if p not in ("/ad_groups//unpause",) and len(p) < 1000]
+    assert outside == [], f"requests outside the endpoint: {outside[:10]}"
+    assert not [p for p in server.paths if not p.startswith("/ad_groups/")], "a request left /ad_groups/"
+    assert "INTERNALERROR" not in completed.stdout
+
+
+@pytest.mark.parametrize("group_id", ["..", ".", "", "adgrp_\r\nX-Injected: 1"])
+def test_ids_no_segment_can_carry_are_refused_before_any_request(group_id):
+    server = HostileServer("not-found")
+    try:
+        completed, _ = run_suites(server.url, f"--ad-group-id={group_id}")
+    finally:
+        server.stop()
+    assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "--ad-group-id" in completed.stderr
+    assert server.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://user:pw-secret-77@127.0.0.1:9", "carries credentials"),
+        ("http://127.0.0.1:9/a\tb", "whitespace or a control character"),
+        ("http://127.0.0.1:9/?x=1", "query or fragment"),
+        ("http://127.0.0.1:99999", "not a usable URL"),
+    ],
+)
+def test_base_urls_the_suite_cannot_use_are_refused_up_front(url, said):
+    completed, _ = run_suites(url)
+    assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert said in completed.stderr
+    assert "pw-secret-77" not in completed.stdout + completed.stderr
+
+
+def run_measured(tmp_path, base_url: str, *args: str) -> tuple[subprocess.CompletedProcess, float, float]:
+    """The suites with JUnit and Allure output, in a wrapper process that reports their peak RSS."""
+    command = suite_command(
+        f"--base-url={base_url}",
+        f"--api-token={RANDOM_TOKEN}",
+        "--ad-group-id=adgrp_1",
+        f"--request-timeout={REQUEST_TIMEOUT}",
+        "--time-budget=8",
+        f"--junitxml={tmp_path / 'junit.xml'}",
+        f"--alluredir={tmp_path / 'allure'}",
+        *args,
+    )
+    wrapper = (
+        "import resource, subprocess, sys; completed = subprocess.run(sys.argv[1:]); "
+        "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+        "sys.exit(completed.returncode)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_BASE_URL"}
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", wrapper, *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=GLOBAL_BUDGET,
+        env=env,
+        check=False,
+    )
+    peak = int(re.search(r"PEAK_RSS_KB (\d+)", completed.stderr).group(1)) / 1024
+    return completed, time.monotonic() - started, peak
+
+
+# a token as real ones are (random characters), so that its fragments are not words of the output
+RANDOM_TOKEN = "sk_7Gq2Vx9LmP4tR8wZ3nB6hJ"
+
+
+def fragments(secret: str, size: int = 6) -> set[str]:
+    return {secret[i : i + size] for i in range(len(secret) - size + 1)}
+
+
+@pytest.mark.parametrize(
+    "mode",
+    ["deep-json", "invalid-utf8", "nan-json", "odd-numbers", "echo-credentials", "gzip-bomb-without-token"],
+)
+def test_hostile_bodies_get_verdicts_within_bounds_and_leak_nothing(tmp_path, mode):
+    """Exit 1 with rule verdicts or one-line target errors; within the time budget + 10 s; peak RSS
+    at most 250 MB; no run of 6+ characters of the token in any output or artifact."""
+    server = HostileServer(mode)
+    try:
+        completed, seconds, peak_mb = run_measured(tmp_path, server.url)
+    finally:
+        server.stop()
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, f"{mode}: exit {completed.returncode}\n{output[-3000:]}"
+    assert "INTERNALERROR" not in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert " error" not in completed.stdout.splitlines()[-1], output[-2000:]  # no error in the suite itself
+    assert seconds <= 8 + 10, f"{mode}: {seconds:.1f} s"
+    assert peak_mb <= 250, f"{mode}: peak RSS {peak_mb:.0f} MB"
+    leaked = [
+        (where, fragment)
+        for where, text in [("output", output)]
+        + [(str(path), path.read_text(errors="replace")) for path in tmp_path.rglob("*") if path.is_file()]
+        for fragment in fragments(RANDOM_TOKEN)
+        if fragment in text
+    ]
+    assert leaked == [], f"{mode}: credential fragments leaked: {leaked[:5]}"
+    failures = [line for line in completed.stdout.splitlines() if line.startswith("FAILED ")]
+    assert failures
+    assert all(len(line) < 400 for line in failures)
