@@ -198,6 +198,15 @@ class TargetError(Exception):
     a target error, reported in its own category, not a contract verdict."""
 
 
+class TargetStopped(BaseException):
+    """A TargetError inside a property-based test, raised past hypothesis: a BaseException, so it
+    neither shrinks nor generates another case against a target that is gone or out of budget."""
+
+    def __init__(self, error: TargetError):
+        super().__init__(str(error))
+        self.error = error
+
+
 class ApiClient:
     """A keep-alive httpx client against the target, recording exchanges for the reports.
 
@@ -235,7 +244,10 @@ class ApiClient:
         )
         self.timeout = timeout
         self.local = threading.local()
-        self.count = 0
+        self.counts = {"unpause": 0, "pause": 0, "other": 0}  # requests sent, by kind
+        self.count_lock = threading.Lock()
+        self.paused_until = 0.0  # a 429's Retry-After holds every request of the run until then
+        self.waited = 0.0  # seconds spent waiting for the target (answers, Retry-After)
         self.deadline = time.monotonic() + time_budget
         self.time_budget = time_budget
         self.breaker = breaker
@@ -269,7 +281,8 @@ class ApiClient:
             retry_after = _retry_after(exchange) if exchange.status == 429 else None
             if retry_after is None or attempt == self.retries_on_429:
                 return exchange
-            time.sleep(retry_after)
+            with self.count_lock:  # the whole run waits, not only this request: the limit is the target's
+                self.paused_until = max(self.paused_until, time.monotonic() + retry_after)
         raise AssertionError("unreachable")
 
     def post(
@@ -284,12 +297,21 @@ class ApiClient:
                 f"got no usable response (last: {self.last_failure})"
             )
         if time.monotonic() > self.deadline:
-            raise TargetError(f"time budget of {self.time_budget:g} s exhausted: the target is too slow")
+            raise TargetError(
+                f"time budget of {self.time_budget:g} s exhausted after {self.count} requests, which spent "
+                f"{self.waited:.1f} s waiting on the target (answers and Retry-After, summed over requests in flight)"
+            )
+        pause = self.paused_until - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+            with self.count_lock:
+                self.waited += pause
         self.limiter.wait()
         request = self.http.build_request(method, httpx.URL(url), headers=headers, content=content)
         exchange = Exchange(method, str(request.url), list(request.headers.items()), content)
         self.exchanges.append(exchange)
-        self.count += 1
+        with self.count_lock:
+            self.counts[request_kind(method, url)] += 1
         started = time.monotonic()
         try:
             response = self.http.send(request, stream=True)
@@ -305,6 +327,8 @@ class ApiClient:
             exchange.error = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
         finally:
             exchange.elapsed = time.monotonic() - started
+            with self.count_lock:
+                self.waited += exchange.elapsed
         if exchange.error:
             self.consecutive_failures += 1
             self.last_failure = exchange.error
@@ -324,8 +348,22 @@ class ApiClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    @property
+    def count(self) -> int:
+        return sum(self.counts.values())
+
     def close(self) -> None:
         self.http.close()
+
+
+def request_kind(method: str, url: str) -> str:
+    """unpause, pause or other: how the run's requests are counted."""
+    path = url.split("?", 1)[0].rstrip("/")
+    if method == "POST" and path.endswith("/unpause"):
+        return "unpause"
+    if method == "POST" and path.endswith("/pause"):
+        return "pause"
+    return "other"
 
 
 def _retry_after(exchange: Exchange) -> float | None:

@@ -9,7 +9,9 @@ import os
 import random
 import socket
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +21,7 @@ import pytest
 
 from conformance import __version__, rules, state
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
-from conformance.http import ApiClient, Redactor, TargetError
+from conformance.http import ApiClient, Redactor, TargetError, TargetStopped
 from conformance.report import note_sections
 from conformance.target import Target, add_options, resolve
 
@@ -111,7 +113,7 @@ def make_client(target: Target, base_url: str, verdicts: Verdicts) -> ApiClient:
 
 def take_census(config: pytest.Config, client: ApiClient) -> None:
     target = config.stash[TARGET]
-    before = state.census(client, target.ad_group_ids)
+    before = state.census(client, target.ad_group_ids, target.concurrency)
     config.stash[BEFORE] = before
     verdicts = config.stash[VERDICTS]
     for was in before.values():
@@ -124,7 +126,7 @@ def restore_groups(config: pytest.Config, client: ApiClient) -> None:
         return
     del config.stash[BEFORE]
     verdicts = config.stash[VERDICTS]
-    for restored in state.restore(client, before):
+    for restored in state.restore(client, before, config.stash[TARGET].concurrency):
         verdicts.note("restored" if restored.ok else "restore-failed", restored.group_id, restored.line())
 
 
@@ -182,7 +184,7 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
 @pytest.fixture(scope="session")
 def specimens(pytestconfig: pytest.Config, api: ApiClient, target: Target) -> state.Specimens:
     """The 200 unpause body of each (group, version), obtained once for every rule that judges it."""
-    found = state.Specimens(api, may_pause=target.use_pause)
+    found = state.Specimens(api, target.use_pause, target.ad_group_ids, target.concurrency)
     for was in pytestconfig.stash.get(BEFORE, {}).values():
         if was.first is not None and was.first.exchange is not None:
             found.offer(was.first)
@@ -215,20 +217,96 @@ def property_shard() -> tuple[int, int]:
     return (0, 1)
 
 
+class PropertyRun:
+    """One property-based test's cases, run by hypothesis, with the suite's bounds.
+
+    - Shards: under xdist (-n N) each property test is N items; within an item, ``--concurrency``
+      threads each run their own hypothesis engine (thread-safe since hypothesis 6.136) over a share
+      of the cases, from the printed seed + the shard's index, so requests overlap on a remote target.
+    - Each distinct input is sent once: hypothesis re-runs inputs while shrinking and replays the
+      failing one; the recorded outcome answers instead of another request.
+    - Shrinking is capped: ``--shrink-time`` seconds after the first failure, an input not seen
+      before passes without a request, so the shrinker settles on the smallest failure found so far.
+    - A target error stops the test at once (TargetStopped), neither shrinking nor generating."""
+
+    def __init__(self, shrink_time: float):
+        self.shrink_time = shrink_time
+        self.outcomes: dict[str, BaseException | None] = {}
+        self.first_failure: float | None = None
+        self.lock = threading.Lock()
+
+    def guard(self, body):
+        def guarded(**kwargs):
+            key = repr(sorted(kwargs.items()))
+            with self.lock:
+                known = key in self.outcomes
+                capped = (
+                    self.first_failure is not None
+                    and time.monotonic() - self.first_failure > self.shrink_time
+                )
+                outcome = self.outcomes.get(key)
+            if known:
+                if outcome is not None:
+                    raise outcome
+                return
+            if capped:
+                return  # past the cap: no new request, so this candidate is not a smaller failure
+            try:
+                body(**kwargs)
+            except TargetError as error:
+                raise TargetStopped(error) from None
+            except Exception as error:
+                with self.lock:
+                    self.outcomes[key] = error.with_traceback(None)
+                    self.first_failure = self.first_failure or time.monotonic()
+                raise
+            with self.lock:
+                self.outcomes[key] = None
+
+        return guarded
+
+
 @pytest.fixture
-def run_property(pytestconfig: pytest.Config, target: Target, property_shard: tuple[int, int]):
-    """Runs an inner @given test with the run's number of cases (--max-examples, else the profile's).
+def run_property(
+    pytestconfig: pytest.Config, target: Target, verdicts: Verdicts, property_shard: tuple[int, int]
+):
+    """``run_property(body, **strategies)``: runs ``body`` under ``@given(**strategies)`` with the
+    run's number of cases (--max-examples, else the profile's), sharded over xdist workers and
+    ``--concurrency`` threads, each distinct input sent once, shrinking capped (PropertyRun)."""
 
-    Under xdist (-n N) each property test is N items, each running 1/N of the cases from its own
-    seed (the printed seed + its index): one operation's cases spread over the cores."""
-
-    def run(test) -> None:
+    def run(body, **strategies) -> None:
         index, count = property_shard
         total = target.max_examples or hypothesis.settings.default.max_examples
-        test = hypothesis.settings(max_examples=max(1, math.ceil(total / count)))(test)
-        if count > 1:
-            test = hypothesis.seed(pytestconfig.stash[SEED] + index)(test)
-        test()
+        mine = max(1, math.ceil(total / count))
+        threads = max(1, min(target.concurrency, mine))
+        shared = PropertyRun(target.shrink_time)
+
+        def shard(number: int):
+            test = hypothesis.given(**strategies)(shared.guard(body))
+            cases = mine // threads + (1 if number < mine % threads else 0)
+            test = hypothesis.settings(max_examples=max(1, cases))(test)
+            if count > 1 or threads > 1:
+                test = hypothesis.seed(pytestconfig.stash[SEED] + index * threads + number)(test)
+            try:
+                test()
+            finally:
+                shown = verdicts.take_shown()
+                if shown is not None:
+                    shown_by_shard[number] = shown
+
+        shown_by_shard: dict[int, object] = {}
+        if threads == 1:
+            shard(0)
+            return
+        with ThreadPoolExecutor(threads, thread_name_prefix="property-shard") as pool:
+            futures = [pool.submit(shard, number) for number in range(threads)]
+            errors = [future.exception() for future in futures]
+        failed = [(n, e) for n, e in enumerate(errors) if e is not None]
+        if failed:
+            # a rule verdict before a target error, before anything else: the first shard's of each
+            number, error = min(failed, key=lambda f: (not isinstance(f[1], RuleFailure), f[0]))
+            verdicts.local.shown = shown_by_shard.get(number)
+            raise error
 
     return run
 
@@ -327,7 +405,7 @@ def verdict_text(error: BaseException) -> str | None:
     """What a failure shows: each rule verdict (rule, level, quote, violations, curl, response, and
     hypothesis's falsifying example where there is one), and a target error as one line. None for
     anything else: an error in the suite itself keeps its traceback."""
-    found = leaves(error)
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
     if not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found):
         return None
     targets = [leaf for leaf in found if isinstance(leaf, TargetError)]
@@ -384,7 +462,7 @@ class OutcomeRecorder:
         self.config = config
         self.findings_reported = 0
         self.notes_reported = 0
-        self.requests_by_process: dict[str, int] = {}
+        self.requests_by_process: dict[str, dict[str, int]] = {}  # cumulative counts by kind
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -393,10 +471,7 @@ class OutcomeRecorder:
         if hasattr(report, "wasxfail") and verdicts is not None:
             report.wasxfail = verdicts.redact(report.wasxfail)
         client = item.config.stash.get(CLIENT, None)
-        report.conformance_requests = [
-            process_name(item.config),
-            client.count if client else 0,
-        ]
+        report.conformance_requests = [process_name(item.config), dict(client.counts) if client else {}]
         if verdicts is not None:
             report.conformance_findings = [f.__dict__ for f in verdicts.findings[self.findings_reported :]]
             self.findings_reported = len(verdicts.findings)
@@ -431,12 +506,21 @@ class OutcomeRecorder:
             stash.setdefault(OUTCOMES, []).append(report.conformance_outcome)
         stash.setdefault(FINDINGS, []).extend(getattr(report, "conformance_findings", []))
         stash.setdefault(NOTES, []).extend(getattr(report, "conformance_notes", []))
-        process, count = getattr(report, "conformance_requests", ("main", 0))
-        self.requests_by_process[process] = max(count, self.requests_by_process.get(process, 0))
+        process, counts = getattr(report, "conformance_requests", ("main", {}))
+        if sum(counts.values()) >= sum(self.requests_by_process.get(process, {}).values()):
+            self.requests_by_process[process] = counts
+
+    @property
+    def requests_by_kind(self) -> dict[str, int]:
+        total = {"unpause": 0, "pause": 0, "other": 0}
+        for counts in self.requests_by_process.values():
+            for kind, number in counts.items():
+                total[kind] = total.get(kind, 0) + number
+        return total
 
     @property
     def requests(self) -> int:
-        return sum(self.requests_by_process.values())
+        return sum(self.requests_by_kind.values())
 
 
 def label(item: pytest.Item) -> None:
@@ -514,11 +598,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # an xdist worker: its outcomes reached the controller, which writes the files
     client = config.stash.get(CLIENT, None)
     target = config.stash.get(TARGET, None)
+    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
     if client is not None and target is not None and not target.embedded:
         restore_groups(config, client)  # the census was taken here, at pytest_sessionstart
         client.close()
+        if recorder is not None:  # this process's own requests (census, restore, and its tests' if any)
+            recorder.requests_by_process[process_name(config)] = dict(client.counts)
     verdicts = config.stash.get(VERDICTS, None)
-    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
     if verdicts is not None and recorder is not None:
         # notes made outside any test (the controller's census, this restore) reach no report
         config.stash.setdefault(NOTES, []).extend(verdicts.notes[recorder.notes_reported :])
@@ -537,6 +623,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                     "findings": config.stash.get(FINDINGS, []),
                     "notes": config.stash.get(NOTES, []),
                     "requests": recorder.requests if recorder else 0,
+                    "requests_by_kind": recorder.requests_by_kind if recorder else {},
                 },
                 handle,
                 indent=1,
@@ -544,6 +631,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
+    if recorder is not None and recorder.requests:
+        kinds = recorder.requests_by_kind
+        terminalreporter.write_line(
+            f"requests: {recorder.requests} (unpause {kinds['unpause']}, pause {kinds['pause']}, "
+            f"other {kinds['other']})"
+        )
     for heading, lines in note_sections(config.stash.get(NOTES, [])):
         terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)
         for line in lines:

@@ -13,6 +13,8 @@ a failure.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -23,6 +25,18 @@ from conformance.endpoints import VERSION_HEADER, pause_path, unpause_path, vers
 from conformance.http import ApiClient, Exchange, TargetError
 
 CONFLICT = 409
+
+
+def each(concurrency: int, function: Callable, items: Iterable) -> list:
+    """``function`` over ``items``, ``concurrency`` at a time, results in order: for requests to
+    different ad groups, which cannot interfere (each group's own requests stay in sequence)."""
+    items = list(items)
+    if concurrency <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix="per-group") as pool:
+        return list(pool.map(function, items))
+
+
 # how close to the answer's Date an updated_at must be for the census to read "this unpause
 # changed the group": a transition stamps updated_at with the server's now
 TRANSITION_WINDOW = timedelta(seconds=10)
@@ -166,19 +180,27 @@ class Specimens:
     """One obtained 200 body per (group, version) for the whole run: body rules are pure functions
     of a body, so thirty rules cost one request route, not thirty."""
 
-    def __init__(self, api: ApiClient, may_pause: bool):
+    def __init__(self, api: ApiClient, may_pause: bool, group_ids: list[str], concurrency: int = 1):
         self.api = api
         self.may_pause = may_pause
+        self.group_ids = group_ids
+        self.concurrency = concurrency
         self.seen: dict[tuple[str, str | None], Obtained] = {}
         self.lock = threading.Lock()
 
     def unpause(self, group_id: str, version: str | None, status_rule: str) -> Obtained:
         key = (group_id, version)
-        with self.lock:
+        with self.lock:  # the first to ask for a version fetches it for every group, concurrently
             if key not in self.seen:
-                self.seen[key] = obtain(
-                    self.api, group_id, version, status_rule=status_rule, may_pause=self.may_pause
-                )
+                missing = [
+                    g for g in dict.fromkeys([group_id, *self.group_ids]) if (g, version) not in self.seen
+                ]
+
+                def fetch(group: str) -> Obtained:
+                    return obtain(self.api, group, version, status_rule=status_rule, may_pause=self.may_pause)
+
+                for group, obtained in zip(missing, each(self.concurrency, fetch, missing), strict=True):
+                    self.seen[(group, version)] = obtained
             found = self.seen[key]
         if found.exchange is None and found.not_exercised is None:
             # the status breaks whichever rule asks: VER-DEFAULT without a header, VER-SHAPE with one
@@ -223,7 +245,7 @@ def _server_now(exchange: Exchange) -> datetime:
     return datetime.now(UTC)
 
 
-def census(api: ApiClient, group_ids: list[str]) -> dict[str, Before]:
+def census(api: ApiClient, group_ids: list[str], concurrency: int = 1) -> dict[str, Before]:
     """Each group's status before the run, from one unpause without a version header each.
 
     There is no read on this endpoint, so: a 409 means it was not paused (the conflict reading); a
@@ -271,39 +293,33 @@ class Restored:
         return f"{mark}: {self.group_id} -> {self.wanted} ({self.detail})"
 
 
-def restore(api: ApiClient, before: dict[str, Before]) -> list[Restored]:
+def restore(api: ApiClient, before: dict[str, Before], concurrency: int = 1) -> list[Restored]:
     """Put every group back as the census found it: pause the ones that were paused, unpause the
     ones that were active (a test may have stopped between its pause and its unpause). A group
     whose status the suite cannot set (rejected) or did not learn is left alone, and said so."""
-    done = []
-    for group_id, was in before.items():
+
+    def put_back(was: Before) -> Restored | None:
+        group_id = was.group_id
         if was.status == PAUSED:
             action, path, accept = "pause", pause_path(group_id), PAUSED
         elif was.status in (ACTIVE, NOT_PAUSED):
             action, path, accept = "unpause", unpause_path(group_id), None
         elif was.status is None:
-            done.append(Restored(group_id, "unknown", False, f"status before the run unknown: {was.how}"))
-            continue
+            return Restored(group_id, "unknown", False, f"status before the run unknown: {was.how}")
         else:
-            done.append(
-                Restored(group_id, was.status, True, "no request: unpause and pause leave it as it is")
-            )
-            continue
+            return Restored(group_id, was.status, True, "no request: unpause and pause leave it as it is")
         try:
             exchange = api.post(path, headers=api.auth)
         except TargetError as error:
-            done.append(Restored(group_id, was.status, False, f"{action}: {error}"))
-            continue
+            return Restored(group_id, was.status, False, f"{action}: {error}")
         status = (body_of(exchange) or {}).get("status")
         if exchange.status == 200 and (accept is None or status == accept):
-            done.append(Restored(group_id, was.status, True, f"{action} answered 200, status {status!r}"))
-        elif exchange.status == CONFLICT:
+            return Restored(group_id, was.status, True, f"{action} answered 200, status {status!r}")
+        if exchange.status == CONFLICT:
             # the conflict reading: unpause of a group that is not paused, pause of one that is not active
-            done.append(Restored(group_id, was.status, True, f"{action} answered 409: it already is"))
-        else:
-            done.append(
-                Restored(
-                    group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
-                )
-            )
-    return done
+            return Restored(group_id, was.status, True, f"{action} answered 409: it already is")
+        return Restored(
+            group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
+        )
+
+    return each(concurrency, put_back, before.values())

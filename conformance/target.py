@@ -53,6 +53,8 @@ class Target:
     mock_seed: int = 0
     mock_fault: str | None = None
     mock_profile: str = "default"
+    concurrency: int = 1
+    shrink_time: float = 5.0
     restore: bool = True
     secrets: list[str] = field(default_factory=list, repr=False)
 
@@ -130,6 +132,19 @@ def add_options(parser: pytest.Parser) -> None:
         "--mock-fault",
         default=None,
         help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",
+    )
+    group.addoption(
+        "--concurrency",
+        type=_at_least_one,
+        default=None,
+        help="requests in flight at once where they cannot interfere (default 4 against --base-url, "
+        "1 against the embedded mock; 1 is strictly sequential)",
+    )
+    group.addoption(
+        "--shrink-time",
+        type=float,
+        default=5.0,
+        help="seconds of new requests a failing property-based test may spend shrinking (default 5)",
     )
     group.addoption(
         "--mock-profile",
@@ -219,6 +234,8 @@ def resolve(config: pytest.Config) -> Target:
         mock_seed=option("mock_seed"),
         mock_fault=fault,
         mock_profile=profile,
+        concurrency=option("concurrency") or (1 if base_url is None else 4),
+        shrink_time=option("shrink_time"),
         restore=option("restore"),
         secrets=[token],
     )

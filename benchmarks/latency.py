@@ -1,0 +1,233 @@
+"""Latency benchmark, side by side in one run: ``python benchmarks/latency.py [--repeat 3]``
+(also ``python benchmarks/run.py --latency``).
+
+One standalone mock, and in front of it a loopback proxy that holds every response for 0, 50 or
+150 ms (a staging API a network away). At each latency, in each round, it measures:
+  - the suite's full run (``pytest suites --base-url <proxy>``), quick and thorough profiles: wall
+    time and peak RSS;
+  - the property-based phase (suites/test_properties.py, positive, one version) against ``st run``
+    on the same operation with the same number of cases: cases per second, from each tool's own
+    account of its testing (the suite's first start to last stop; st's JUnit time);
+  - the full quick run against three of the mock's faults: wall time over the clean run's, and
+    peak RSS.
+Medians over the rounds with their range; the targets; everything in reports/latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from run import CHECKS, junit_test_seconds, suite_phase_seconds  # noqa: E402
+
+from conformance import openapi  # noqa: E402
+from conformance.mock.dataset import build_dataset  # noqa: E402
+from conformance.mock.server import MockServer  # noqa: E402
+from conformance.mutation import suite_command  # noqa: E402
+
+TOKEN = "latency-benchmark-token"
+VERSION = "2026-06-20"
+FAULTS = ("ctr-as-percent", "auth-any-bearer", "unknown-version-served-latest")
+IDS = [group.id for group in build_dataset(0)]
+
+
+class LatencyProxy:
+    """A TCP proxy on 127.0.0.1: forwards requests at once, holds each response ``delay`` seconds
+    (from its first byte), as a network round trip would. One upstream connection per client
+    connection, so keep-alive behaves as it would against the real thing."""
+
+    def __init__(self, upstream_port: int, delay: float):
+        self.upstream_port, self.delay = upstream_port, delay
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True, name=f"latency-proxy-{delay}").start()
+        self.ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _client(self, client_reader, client_writer) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            client_writer.close()
+            return
+        waiting = asyncio.Event()  # a request went up and its answer has not started coming back
+
+        async def up() -> None:
+            while chunk := await client_reader.read(65536):
+                waiting.set()
+                upstream_writer.write(chunk)
+                await upstream_writer.drain()
+            upstream_writer.close()
+
+        async def down() -> None:
+            while chunk := await upstream_reader.read(65536):
+                if waiting.is_set():
+                    waiting.clear()
+                    await asyncio.sleep(self.delay)
+                client_writer.write(chunk)
+                await client_writer.drain()
+            client_writer.close()
+
+        await asyncio.gather(up(), down(), return_exceptions=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+WRAPPER = (
+    "import resource, subprocess, sys; completed = subprocess.run(sys.argv[1:]); "
+    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(completed.returncode)"
+)
+
+
+def measured(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds and peak RSS (MB) of ``command``, run in a wrapper that reads its children's."""
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *command], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    wall = time.monotonic() - started
+    peak = re.search(r"PEAK_RSS_KB (\d+)", completed.stderr)
+    return wall, int(peak.group(1)) / 1024 if peak else float("nan"), completed
+
+
+def suite_against(url: str, *args: str, profile: str = "quick") -> list[str]:
+    return suite_command(
+        f"--base-url={url}",
+        f"--api-token={TOKEN}",
+        *[f"--ad-group-id={group_id}" for group_id in IDS],
+        *args,
+        profile=profile,
+    )
+
+
+def property_cases_per_second(url: str, cases: int, scratch: Path) -> tuple[float, float]:
+    """(suite, st run) cases per second on the same operation, same number of cases."""
+    verdicts = scratch / "property.json"
+    subprocess.run(
+        suite_against(
+            url,
+            "suites/test_properties.py",
+            "-k",
+            "positive",
+            f"--api-version={VERSION}",
+            f"--max-examples={cases}",
+            "--no-restore",
+            f"--verdicts-json={verdicts}",
+            profile="benchmark",
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    suite = cases / suite_phase_seconds(verdicts)
+    spec = scratch / "openapi.json"
+    spec.write_text(json.dumps(openapi.build(VERSION, IDS[:5])))
+    junit = scratch / "st.xml"
+    subprocess.run(
+        [
+            *[str(Path(sys.executable).parent / "st"), "run", str(spec), "--url", url, "--mode", "positive"],
+            *["--phases", "fuzzing", "-n", str(cases), "--no-shrink", "--workers", "1", "--checks", CHECKS],
+            *["-H", f"Authorization: Bearer {TOKEN}", "-H", f"Api-Version-Date: {VERSION}"],
+            *["--report", "junit", "--report-junit-path", str(junit)],
+        ],
+        cwd=scratch,
+        capture_output=True,
+        check=False,
+    )
+    return suite, cases / junit_test_seconds(junit)
+
+
+def one_round(delays: list[float], cases: int) -> dict:
+    mock = MockServer(TOKEN).start()
+    rounds: dict[str, dict] = {}
+    try:
+        for delay in delays:
+            proxy = LatencyProxy(mock.port, delay)
+            figures: dict[str, float] = {}
+            try:
+                for profile in ("quick", "thorough"):
+                    wall, peak, completed = measured(suite_against(proxy.url, profile=profile))
+                    figures[f"full_{profile}_s"], figures[f"full_{profile}_rss_mb"] = wall, peak
+                    figures[f"full_{profile}_exit"] = completed.returncode
+                with tempfile.TemporaryDirectory() as scratch:
+                    suite, st = property_cases_per_second(proxy.url, cases, Path(scratch))
+                figures["property_suite_cases_per_s"], figures["property_st_cases_per_s"] = suite, st
+                figures["property_ratio"] = suite / st
+                for fault in FAULTS:
+                    wall, peak, _ = measured(suite_against(f"{proxy.url}/__faults/{fault}"))
+                    figures[f"fault_{fault}_ratio"] = wall / figures["full_quick_s"]
+                    figures[f"fault_{fault}_rss_mb"] = peak
+            finally:
+                proxy.stop()
+            rounds[f"{delay * 1000:g}ms"] = figures
+    finally:
+        mock.stop()
+    return rounds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python benchmarks/latency.py", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported (default 3)")
+    parser.add_argument("--latency", type=float, action="append", help="ms per response (default 0, 50, 150)")
+    parser.add_argument("--cases", type=int, default=300, help="cases for the property phase comparison")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "latency.json")
+    args = parser.parse_args(argv)
+    delays = [ms / 1000 for ms in (args.latency or [0, 50, 150])]
+    rounds = [one_round(delays, args.cases) for _ in range(args.repeat)]
+    summary: dict[str, dict[str, list[float]]] = {}
+    for result in rounds:
+        for latency, figures in result.items():
+            for key, value in figures.items():
+                summary.setdefault(latency, {}).setdefault(key, []).append(value)
+    print(f"{'latency':>8} {'figure':34} {'median':>10} {'range':>20}")
+    medians: dict[str, dict[str, float]] = {}
+    for latency, figures in summary.items():
+        for key, values in figures.items():
+            median = statistics.median(values)
+            medians.setdefault(latency, {})[key] = median
+            print(f"{latency:>8} {key:34} {median:10.2f} {min(values):9.2f}–{max(values):<9.2f}")
+    zero = medians.get("0ms", {})
+    print("targets:")
+    for latency, figures in medians.items():
+        if latency != "0ms" and zero:
+            ratio = figures["full_thorough_s"] / zero["full_thorough_s"]
+            print(f"  {latency}: full thorough run / at 0 ms = {ratio:.2f} (target <= 3, stretch <= 1.5)")
+        worst_fault = max(figures[f"fault_{fault}_ratio"] for fault in FAULTS)
+        worst_rss = max(value for key, value in figures.items() if key.endswith("_rss_mb"))
+        print(f"  {latency}: worst faulty / clean wall = {worst_fault:.2f} (target <= 1.5)")
+        print(f"  {latency}: peak RSS of any run = {worst_rss:.0f} MB (target <= 250)")
+        print(
+            f"  {latency}: property phase suite / st run = {figures['property_ratio']:.2f} (target >= 5 at 50 ms)"
+        )
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps({"rounds": rounds, "medians": medians}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
