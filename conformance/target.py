@@ -137,7 +137,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--concurrency",
         type=_at_least_one,
         default=None,
-        help="requests in flight at once where they cannot interfere (default 4 against --base-url, "
+        help="requests in flight at once where they cannot interfere (default 8 against --base-url, "
         "1 against the embedded mock; 1 is strictly sequential)",
     )
     group.addoption(
@@ -234,7 +234,7 @@ def resolve(config: pytest.Config) -> Target:
         mock_seed=option("mock_seed"),
         mock_fault=fault,
         mock_profile=profile,
-        concurrency=option("concurrency") or (1 if base_url is None else 4),
+        concurrency=option("concurrency") or (1 if base_url is None else 8),
         shrink_time=option("shrink_time"),
         restore=option("restore"),
         secrets=[token],
