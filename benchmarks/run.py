@@ -14,6 +14,9 @@ Against one standalone mock process (requests counted server-side), in one run, 
   (g) generation alone: schemathesis's strategy drawn in-process with no request (a floor for
       any tool built on it, st included).
 
+``python benchmarks/run.py --latency [ARGS]`` runs benchmarks/latency.py instead: the same kind of
+side-by-side figures against the mock behind a proxy that holds each response 0, 50 or 150 ms.
+
 Throughput of (a) and (b) is marginal: each command runs twice, with --small and --large cases,
 and cases per second = (large - small) / (phase(large) - phase(small)), where a phase is the
 tool's own account of its testing: st run's JUnit time for the operation; for the suite, the
@@ -207,6 +210,11 @@ def marginal(small: dict, large: dict, cases: tuple[int, int]) -> dict:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--latency"]:
+        # the latency benchmark (a proxy holding each response 0, 50, 150 ms): benchmarks/latency.py
+        from latency import main as latency_main
+
+        return latency_main(sys.argv[2:])
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

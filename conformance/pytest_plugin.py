@@ -141,6 +141,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"conformance {__version__}: target {where}; versions {', '.join(target.versions) if target else '-'}",
         f"hypothesis profile {config.getoption('hypothesis_profile')}, seed {config.stash[SEED]} "
         f"(replay with --hypothesis-seed={config.stash[SEED]})",
+        f"concurrency {target.concurrency}; shrinking capped at {target.shrink_time:g} s of new requests "
+        "after a property test's first failure"
+        if target
+        else "concurrency -",
     ]
 
 
