@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from conformance.http import ApiClient, Exchange
-
 VERSION_HEADER = "Api-Version-Date"
 
 
@@ -28,11 +26,3 @@ def pause_path(group_id: str) -> str:
 def version_header(version: str | None, name: str = VERSION_HEADER) -> dict[str, str]:
     """The Api-Version-Date header for ``version``; none at all for None (the default shape)."""
     return {} if version is None else {name: version}
-
-
-def pause(api: ApiClient, group_id: str) -> Exchange:
-    """Set-up: return an ad group to paused (POST /ad_groups/{id}/pause, the inverse of unpause)."""
-    exchange = api.post(pause_path(group_id), headers=api.auth)
-    if exchange.status != 200:
-        raise RuntimeError(f"set-up failed: pause of {group_id} answered {exchange.status}")
-    return exchange

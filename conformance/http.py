@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import shlex
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpcore  # noqa: F401  httpx imports it on its first client (~25 ms): at start-up, not in a test
@@ -227,6 +229,7 @@ class ApiClient:
         redactor: Redactor | None = None,
         time_budget: float = 600.0,
         breaker: int = 3,
+        shared_pause: Path | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -247,6 +250,8 @@ class ApiClient:
         self.counts = {"unpause": 0, "pause": 0, "other": 0}  # requests sent, by kind
         self.count_lock = threading.Lock()
         self.paused_until = 0.0  # a 429's Retry-After holds every request of the run until then
+        # under xdist, the workers' clients share the pause through this file (epoch seconds)
+        self.shared_pause = shared_pause
         self.waited = 0.0  # seconds spent waiting for the target (answers, Retry-After)
         self.deadline = time.monotonic() + time_budget
         self.time_budget = time_budget
@@ -283,6 +288,11 @@ class ApiClient:
                 return exchange
             with self.count_lock:  # the whole run waits, not only this request: the limit is the target's
                 self.paused_until = max(self.paused_until, time.monotonic() + retry_after)
+                if self.shared_pause is not None:  # and every other xdist worker with it
+                    until = max(self._shared_until(), time.time() + retry_after)
+                    scratch = self.shared_pause.with_name(f"{self.shared_pause.name}.{threading.get_ident()}")
+                    scratch.write_text(repr(until))
+                    os.replace(scratch, self.shared_pause)
         raise AssertionError("unreachable")
 
     def post(
@@ -301,7 +311,7 @@ class ApiClient:
                 f"time budget of {self.time_budget:g} s exhausted after {self.count} requests, which spent "
                 f"{self.waited:.1f} s waiting on the target (answers and Retry-After, summed over requests in flight)"
             )
-        pause = self.paused_until - time.monotonic()
+        pause = max(self.paused_until - time.monotonic(), self._shared_until() - time.time())
         if pause > 0:
             time.sleep(pause)
             with self.count_lock:
@@ -347,6 +357,15 @@ class ApiClient:
                 raise httpx.ReadTimeout(f"the whole response took more than {self.timeout:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _shared_until(self) -> float:
+        """Epoch seconds until which another worker's 429 holds the run (0 when none)."""
+        if self.shared_pause is None:
+            return 0.0
+        try:
+            return float(self.shared_pause.read_text() or 0)
+        except (OSError, ValueError):
+            return 0.0
 
     @property
     def count(self) -> int:

@@ -7,8 +7,10 @@ import json
 import math
 import os
 import random
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -95,20 +97,39 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # target is left to the api fixture, which says so once
     shared = not target.embedded and not hasattr(config, "workerinput")
     if shared and target.restore and reachable(target.base_url, target.timeout) is None:
-        client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS])
+        client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS], config)
         take_census(config, client)
 
 
-def make_client(target: Target, base_url: str, verdicts: Verdicts) -> ApiClient:
+def make_client(target: Target, base_url: str, verdicts: Verdicts, config: pytest.Config) -> ApiClient:
+    workerinput = getattr(config, "workerinput", None) or {}
+    shared = workerinput.get("conformance_pause_file")
+    # against one shared target, N xdist workers each send at most 1/N of --rate-limit, and share
+    # a 429's Retry-After through a file; each worker with its own embedded mock has its own limits
+    workers = worker_count(config) if not target.embedded else 1
     return ApiClient(
         base_url,
         token=target.token,
         timeout=target.timeout,
-        rate_limit=target.rate_limit,
+        rate_limit=target.rate_limit / workers,
         redactor=verdicts.redact,
         time_budget=target.time_budget,
         max_body=target.max_body,
+        shared_pause=Path(shared) if shared and not target.embedded else None,
     )
+
+
+PAUSE_FILE = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist, on the controller, per worker: the file through which workers share a Retry-After."""
+    config = node.config
+    if PAUSE_FILE not in config.stash:
+        scratch = Path(tempfile.mkdtemp(prefix="conformance-"))
+        config.stash[PAUSE_FILE] = scratch / "retry-after"
+    node.workerinput["conformance_pause_file"] = str(config.stash[PAUSE_FILE])
 
 
 def take_census(config: pytest.Config, client: ApiClient) -> None:
@@ -165,7 +186,7 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
         preflight(target.base_url, target.timeout)
         client = pytestconfig.stash.get(CLIENT, None)  # the census's, when this process took it
         if client is None:
-            client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts)
+            client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts, pytestconfig)
         yield client  # closed at pytest_sessionfinish, after the restore
         return
     from conformance.mock.profiles import CATALOGUE as PROFILES
@@ -173,7 +194,7 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
 
     mock = MockServer(target.token, target.mock_seed, profile=PROFILES[target.mock_profile]).start()
     base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
-    client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts)
+    client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts, pytestconfig)
     if target.restore:
         take_census(pytestconfig, client)  # each process has its own embedded mock
     try:
@@ -602,6 +623,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # an xdist worker: its outcomes reached the controller, which writes the files
     client = config.stash.get(CLIENT, None)
     target = config.stash.get(TARGET, None)
+    if PAUSE_FILE in config.stash:
+        shutil.rmtree(config.stash[PAUSE_FILE].parent, ignore_errors=True)
     recorder = config.pluginmanager.get_plugin("conformance-outcomes")
     if client is not None and target is not None and not target.embedded:
         restore_groups(config, client)  # the census was taken here, at pytest_sessionstart

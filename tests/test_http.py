@@ -1,0 +1,79 @@
+"""The client's run-wide limits: a 429's Retry-After holds every request of the run (other
+threads, and other xdist workers through the shared pause file), and requests are counted by kind."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from conformance.http import ApiClient
+from conformance.mock.server import MockServer
+from tests.hostile import HostileServer
+
+TOKEN = "http-test-token-4d5e6f"
+
+
+def test_a_429_sets_a_pause_for_the_whole_client():
+    limited = HostileServer("rate-limited")
+    client = ApiClient(limited.url, token=TOKEN, retries_on_429=1)
+    try:
+        started = time.monotonic()
+        client.post("/ad_groups/x/unpause")  # 429 with Retry-After: 1, then one retry after it
+    finally:
+        client.close()
+        limited.stop()
+    assert client.paused_until >= started + 1
+    assert limited.requests == 2
+
+
+def test_a_pause_holds_requests_on_every_thread():
+    mock = MockServer(TOKEN).start()
+    client = ApiClient(mock.url, token=TOKEN)
+    client.paused_until = time.monotonic() + 1  # as a 429's Retry-After: 1 on another thread leaves it
+    group = mock.api.dataset[0].id
+    try:
+        other = threading.Thread(target=client.post, args=(f"/ad_groups/{group}/unpause",))
+        other.start()
+        other.join()
+    finally:
+        client.close()
+        mock.stop()
+    assert client.waited >= 0.9, client.waited
+
+
+def test_retry_after_is_shared_with_other_workers_through_the_pause_file(tmp_path):
+    limited, mock = HostileServer("rate-limited"), MockServer(TOKEN).start()
+    shared = tmp_path / "retry-after"
+    worker_a = ApiClient(limited.url, token=TOKEN, retries_on_429=1, shared_pause=shared)
+    worker_b = ApiClient(mock.url, token=TOKEN, shared_pause=shared)
+    try:
+        refused = threading.Thread(target=worker_a.post, args=("/ad_groups/x/unpause",))
+        refused.start()  # a 429 with Retry-After: 1, written to the file while a waits to retry
+        deadline = time.monotonic() + 5
+        while not shared.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert shared.exists()
+        worker_b.post(f"/ad_groups/{mock.api.dataset[0].id}/unpause", headers=worker_b.auth)
+    finally:
+        refused.join()
+        worker_a.close()
+        worker_b.close()
+        limited.stop()
+        mock.stop()
+    # b's own answer is quick; whatever it waited beyond that was a's Retry-After
+    assert worker_b.waited >= 0.5, worker_b.waited
+
+
+def test_requests_are_counted_by_kind():
+    mock = MockServer(TOKEN).start()
+    client = ApiClient(mock.url, token=TOKEN)
+    group = mock.api.dataset[0].id
+    try:
+        client.post(f"/ad_groups/{group}/unpause", headers=client.auth)
+        client.post(f"/ad_groups/{group}/pause", headers=client.auth)
+        client.request("GET", f"/ad_groups/{group}/unpause", headers=client.auth)
+    finally:
+        client.close()
+        mock.stop()
+    assert client.counts == {"unpause": 1, "pause": 1, "other": 1}
+    assert client.count == 3
