@@ -11,7 +11,7 @@ import re
 import shlex
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,6 +258,7 @@ class ApiClient:
         self.breaker = breaker
         self.consecutive_failures = 0
         self.last_failure = ""
+        self.observers: list[Callable[[Exchange], None]] = []  # told of every answered exchange
 
     @property
     def auth(self) -> dict[str, str]:
@@ -344,6 +345,8 @@ class ApiClient:
             self.last_failure = exchange.error
             raise TargetError(f"{method} {self.redact(url)}: no usable response: {exchange.error}")
         self.consecutive_failures = 0
+        for observe in self.observers:
+            observe(exchange)
         return exchange
 
     def _read_capped(self, response: httpx.Response, started: float) -> bytes:

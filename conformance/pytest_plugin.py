@@ -21,7 +21,7 @@ import allure
 import hypothesis
 import pytest
 
-from conformance import __version__, rules, state
+from conformance import __version__, coverage, rules, state
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor, TargetError, TargetStopped
 from conformance.report import note_sections
@@ -33,6 +33,8 @@ SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey[ApiClient]()
 STARTED = pytest.StashKey[float]()
 BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census
+COVERAGE = pytest.StashKey[coverage.Recorder]()  # this process's 200 bodies, by documented branch
+RUN_COVERAGE = pytest.StashKey[dict]()  # the whole run's, merged where the files are written
 
 hypothesis.settings.register_profile(
     "quick",
@@ -77,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
     config.stash[SEED] = int(config.getoption("hypothesis_seed"))
     config.pluginmanager.register(OutcomeRecorder(config), "conformance-outcomes")
+    config.stash[COVERAGE] = coverage.Recorder()
     if config.getoption("hypothesis_profile", None) is None:
         profile = "thorough" if os.environ.get("CI") == "true" else "quick"
         config.option.hypothesis_profile = profile
@@ -107,7 +110,7 @@ def make_client(target: Target, base_url: str, verdicts: Verdicts, config: pytes
     # against one shared target, N xdist workers each send at most 1/N of --rate-limit, and share
     # a 429's Retry-After through a file; each worker with its own embedded mock has its own limits
     workers = worker_count(config) if not target.embedded else 1
-    return ApiClient(
+    client = ApiClient(
         base_url,
         token=target.token,
         timeout=target.timeout,
@@ -117,6 +120,8 @@ def make_client(target: Target, base_url: str, verdicts: Verdicts, config: pytes
         max_body=target.max_body,
         shared_pause=Path(shared) if shared and not target.embedded else None,
     )
+    client.observers.append(config.stash[COVERAGE].observe)
+    return client
 
 
 PAUSE_FILE = pytest.StashKey[Path]()
@@ -488,6 +493,7 @@ class OutcomeRecorder:
         self.findings_reported = 0
         self.notes_reported = 0
         self.requests_by_process: dict[str, dict[str, int]] = {}  # cumulative counts by kind
+        self.coverage_by_process: dict[str, dict] = {}  # cumulative coverage snapshots
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -497,6 +503,8 @@ class OutcomeRecorder:
             report.wasxfail = verdicts.redact(report.wasxfail)
         client = item.config.stash.get(CLIENT, None)
         report.conformance_requests = [process_name(item.config), dict(client.counts) if client else {}]
+        if COVERAGE in item.config.stash:
+            report.conformance_coverage = [process_name(item.config), item.config.stash[COVERAGE].snapshot()]
         if verdicts is not None:
             report.conformance_findings = [f.__dict__ for f in verdicts.findings[self.findings_reported :]]
             self.findings_reported = len(verdicts.findings)
@@ -534,6 +542,14 @@ class OutcomeRecorder:
         process, counts = getattr(report, "conformance_requests", ("main", {}))
         if sum(counts.values()) >= sum(self.requests_by_process.get(process, {}).values()):
             self.requests_by_process[process] = counts
+        process, snapshot = getattr(report, "conformance_coverage", ("main", {}))
+        seen = sum(self.coverage_by_process.get(process, {}).get("bodies", {}).values())
+        if snapshot and sum(snapshot["bodies"].values()) >= seen:
+            self.coverage_by_process[process] = snapshot
+
+    @property
+    def run_coverage(self) -> dict:
+        return coverage.merge(list(self.coverage_by_process.values()))
 
     @property
     def requests_by_kind(self) -> dict[str, int]:
@@ -567,6 +583,12 @@ def label(item: pytest.Item) -> None:
             for rule in (catalogue[rule_id] for rule_id in ids)
         )
     )
+    # the pages report.py writes beside index.html: which documented cases a body rule was judged
+    # on, and what the version a versioning rule pins changed
+    if any(rule_id.startswith(("SCHEMA-", "INV-")) for rule_id in ids):
+        allure.dynamic.link("response-coverage.html", name="Response coverage: the branches the bodies hit")
+    if any(rule_id.startswith("VER-") for rule_id in ids):
+        allure.dynamic.link("version-changelog.html", name="Version changelog")
 
 
 def git_commit() -> str:
@@ -600,6 +622,8 @@ def write_allure_context(config: pytest.Config, directory: Path) -> None:
         "hypothesis.seed": str(config.stash[SEED]),
         "git.commit": git_commit(),
         "matrix": "conformance-matrix.html (beside index.html)",
+        "response.coverage": "response-coverage.html (beside index.html)",
+        "version.changelog": "version-changelog.html (beside index.html)",
     }
     redact = config.stash[VERDICTS].redact
     lines = [f"{key}={redact(value)}" for key, value in environment.items()]
@@ -631,6 +655,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         client.close()
         if recorder is not None:  # this process's own requests (census, restore, and its tests' if any)
             recorder.requests_by_process[process_name(config)] = dict(client.counts)
+    if recorder is not None and COVERAGE in config.stash:  # this process's bodies, the restore's too
+        recorder.coverage_by_process[process_name(config)] = config.stash[COVERAGE].snapshot()
+        config.stash[RUN_COVERAGE] = recorder.run_coverage
     verdicts = config.stash.get(VERDICTS, None)
     if verdicts is not None and recorder is not None:
         # notes made outside any test (the controller's census, this restore) reach no report
@@ -651,6 +678,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                     "notes": config.stash.get(NOTES, []),
                     "requests": recorder.requests if recorder else 0,
                     "requests_by_kind": recorder.requests_by_kind if recorder else {},
+                    "coverage": config.stash.get(RUN_COVERAGE, {}),
                 },
                 handle,
                 indent=1,
@@ -665,6 +693,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             f"requests: {recorder.requests} (unpause {kinds['unpause']}, pause {kinds['pause']}, "
             f"other {kinds['other']})"
         )
+    run_coverage = config.stash.get(RUN_COVERAGE, None)
+    if run_coverage and run_coverage["bodies"]:
+        terminalreporter.write_line(coverage.summary_line(run_coverage))
+        gaps = coverage.gap_lines(run_coverage)
+        if gaps:
+            terminalreporter.section(
+                "Documented branches never exercised (their rules were not judged on them)"
+            )
+            for line in gaps:
+                terminalreporter.write_line(line)
     for heading, lines in note_sections(config.stash.get(NOTES, [])):
         terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)
         for line in lines:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance import rules
+from conformance import changelog, coverage, rules
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
@@ -26,6 +26,8 @@ RESULTS = REPORTS / "allure-results"
 HTML = REPORTS / "html"
 VERDICTS = REPORTS / "verdicts.json"
 MATRIX_MD = REPORTS / "conformance-matrix.md"
+COVERAGE_MD = REPORTS / "response-coverage.md"
+CHANGELOG_MD = REPORTS / "version-changelog.md"
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
 CELL = {"failed": "failed", "advisory": "advisory", "passed": "passed", None: "not exercised"}
@@ -69,14 +71,25 @@ def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
     return cells
 
 
-def marks(cells: dict[str, dict[str, str | None]]) -> tuple[list[str], dict[str, list[str]]]:
-    """The versions (columns), and each rule's mark per version ('n/a' where it does not apply)."""
+def marks(
+    cells: dict[str, dict[str, str | None]], run_coverage: dict | None = None
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The versions (columns), and each rule's mark per version ('n/a' where it does not apply);
+    a verdict on a rule whose documented branches the run's bodies only partly hit says so."""
     catalogue = rules.catalogue()
     versions = sorted({v for row in cells.values() for v in row})
-    return versions, {
-        rule_id: [CELL[row[v]] if v in catalogue[rule_id].versions else "n/a" for v in versions]
-        for rule_id, row in cells.items()
-    }
+    branches = {e.version: e.rule_marks() for e in coverage.report(run_coverage or {}, versions)}
+
+    def mark(rule_id: str, version: str) -> str:
+        if version not in catalogue[rule_id].versions:
+            return "n/a"
+        state = cells[rule_id][version]
+        done, total = branches.get(version, {}).get(rule_id, (0, 0))
+        if run_coverage and state is not None and done < total:
+            return f"{CELL[state]} (partly: {done}/{total} branches)"
+        return CELL[state]
+
+    return versions, {rule_id: [mark(rule_id, v) for v in versions] for rule_id in cells}
 
 
 # the run's notes that are no verdict, as the matrix shows them: kind -> heading
@@ -96,22 +109,28 @@ def note_sections(notes: list[dict]) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def write_matrix(cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None) -> str:
+def write_matrix(
+    cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None, run_coverage: dict | None = None
+) -> str:
     catalogue = rules.catalogue()
-    versions, rows = marks(cells)
+    versions, rows = marks(cells, run_coverage)
     lines = ["| rule | level | " + " | ".join(versions) + " |", "|---|---|" + "---|" * len(versions)]
     for rule_id, row_marks in rows.items():
         lines.append(f"| {rule_id} | {catalogue[rule_id].level} | " + " | ".join(row_marks) + " |")
     text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
+    if run_coverage:
+        text += f"\n'partly': the run's 200 bodies hit only some of the rule's documented branches ({COVERAGE_MD.name}).\n"
     for heading, entries in note_sections(notes or []):
         text += f"\n### {heading}\n\n" + "".join(f"- {entry}\n" for entry in entries)
     MATRIX_MD.write_text(text, encoding="utf-8")
     return text
 
 
-def matrix_html(cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None) -> str:
+def matrix_html(
+    cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None, run_coverage: dict | None = None
+) -> str:
     catalogue = rules.catalogue()
-    versions, marked = marks(cells)
+    versions, marked = marks(cells, run_coverage)
     colour = {
         "passed": "#c8e6c9",
         "failed": "#ffcdd2",
@@ -122,7 +141,7 @@ def matrix_html(cells: dict[str, dict[str, str | None]], notes: list[dict] | Non
     rows = []
     for rule_id, row_marks in marked.items():
         rule = catalogue[rule_id]
-        tds = [f'<td style="background:{colour[mark]}">{mark}</td>' for mark in row_marks]
+        tds = [f'<td style="background:{colour[mark.split(" (")[0]]}">{mark}</td>' for mark in row_marks]
         rows.append(
             f"<tr><th title='{html.escape(rule.text)}'>{rule_id}</th><td>{rule.level}</td>{''.join(tds)}"
             f"<td>{html.escape(rule.text)}</td></tr>"
@@ -138,6 +157,8 @@ def matrix_html(cells: dict[str, dict[str, str | None]], notes: list[dict] | Non
         "<!doctype html><meta charset=utf-8><title>Conformance matrix</title>"
         "<style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
         "table{border-collapse:collapse}</style><h1>Conformance matrix</h1>"
+        "<p><a href='response-coverage.html'>response coverage</a> · <a href='version-changelog.html'>version "
+        "changelog</a> · <a href='index.html'>test report</a></p>"
         f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{''.join(rows)}</table>"
         f"{sections}"
     )
@@ -191,15 +212,23 @@ def main(argv: list[str] | None = None) -> int:
         return status  # usage error, internal error or interrupted: no report to build
     verdicts = json.loads(VERDICTS.read_text(encoding="utf-8"))
     cells = matrix(verdicts)
-    write_matrix(cells, verdicts.get("notes", []))
+    notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}
+    write_matrix(cells, notes, run_coverage)
+    COVERAGE_MD.write_text(coverage.markdown(run_coverage), encoding="utf-8")
+    versions_changelog = changelog.changelog(changelog.SchemasFolder(changelog.SCHEMAS_DIR))
+    CHANGELOG_MD.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
     rendered = render_html()
     if rendered:
-        (HTML / "conformance-matrix.html").write_text(
-            matrix_html(cells, verdicts.get("notes", [])), encoding="utf-8"
-        )
+        pages = {
+            "conformance-matrix.html": matrix_html(cells, notes, run_coverage),
+            "response-coverage.html": coverage.html_page(run_coverage),
+            "version-changelog.html": changelog.html_page(versions_changelog),
+        }
+        for name, page in pages.items():
+            (HTML / name).write_text(page, encoding="utf-8")
         print(
-            f"report: {HTML / 'index.html'} (and conformance-matrix.html beside it); "
-            f"matrix also in {MATRIX_MD}",
+            f"report: {HTML / 'index.html'} (and beside it {', '.join(pages)}); "
+            f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}",
             file=sys.stderr,
         )
     return status

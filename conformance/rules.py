@@ -30,6 +30,8 @@ class Rule:
     source: str
     quote: str
     silent: str = ""  # what the docs leave open here, and the readings the rule accepts
+    branches: tuple[dict, ...] = ()  # documented cases a 200 body can exercise (response coverage)
+    forbids: tuple[dict, ...] = ()  # values this rule rules out of a 200 unpause body
 
     def applies_to(self, version: str) -> bool:
         return version in self.versions
@@ -55,6 +57,8 @@ def catalogue() -> dict[str, Rule]:
             source=entry["source"],
             quote=entry["quote"],
             silent=entry.get("silent", ""),
+            branches=tuple(entry.get("branches", ())),
+            forbids=tuple(entry.get("forbids", ())),
         )
     return rules
 

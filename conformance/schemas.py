@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -177,3 +178,98 @@ def fields_only_in_other_versions(version: Version) -> frozenset[str]:
     """Top-level fields some other version has and this one does not (a version leak)."""
     others = set().union(*(v.fields for v in versions().values() if v.name != version.name))
     return frozenset(others - version.fields)
+
+
+# -- field shapes: what each top-level field of a 200 body may be, as plain data ------------------
+
+JSON_TYPES = ("null", "boolean", "number", "string", "array", "object")
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    """One top-level field of a version's 200 body, normalized from its schema: the JSON types a
+    value may have ('null' among them when nullable), the closed list of values when the field is an
+    enum (None when any value of its types goes), the format, and whether it is required. The
+    response-coverage branches and the version changelog both read fields through this."""
+
+    types: frozenset[str]
+    enum: tuple | None
+    format: str | None
+    required: bool
+
+    @property
+    def nullable(self) -> bool:
+        return "null" in self.types
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "object")
+
+
+def field_shapes(
+    document: dict[str, Any], relative: str, load, *, nested: bool = False
+) -> dict[str, FieldShape]:
+    """The fields of the schema ``document`` (the file ``relative`` inside a schemas folder), by
+    name: the top-level ones, or with ``nested`` also the members of objects and array items
+    ('ad_campaign/id', 'issues[]/category'). Each ``$ref`` is resolved with ``load(relative_path)``,
+    a plain reader, so a schemas folder at another git commit is read like the working tree."""
+
+    def resolve(node: dict[str, Any], here: str, depth: int = 0) -> tuple[dict[str, Any], str]:
+        if "$ref" not in node or depth > 16:
+            return node, here
+        target, _, pointer = node["$ref"].partition("#")
+        where = posixpath.normpath(posixpath.join(posixpath.dirname(here), target)) if target else here
+        resolved: Any = load(where)
+        for part in filter(None, pointer.split("/")):
+            resolved = resolved[part.replace("~1", "/").replace("~0", "~")]
+        merged = {**resolved, **{k: v for k, v in node.items() if k != "$ref"}}
+        return resolve(merged, where, depth + 1)
+
+    def shape(node: dict[str, Any], here: str) -> tuple[frozenset[str], tuple | None, str | None]:
+        node, here = resolve(node, here)
+        if "enum" in node:
+            values = tuple(node["enum"])
+            return frozenset(json_type(v) for v in values), values, node.get("format")
+        if "anyOf" in node or "oneOf" in node:
+            parts = [shape(branch, here) for branch in node.get("anyOf", node.get("oneOf"))]
+            types = frozenset().union(*(p[0] for p in parts))
+            # closed only when every branch is: an open branch (any string) opens the whole field
+            enum = None if any(p[1] is None for p in parts) else tuple(v for p in parts for v in p[1])
+            formats = sorted({p[2] for p in parts if p[2]})
+            return types, enum, ", ".join(formats) or None
+        declared = node.get("type", list(JSON_TYPES))
+        types = frozenset([declared] if isinstance(declared, str) else declared)
+        if "integer" in types:
+            types = (types - {"integer"}) | {"number"}
+        return types, None, node.get("format")
+
+    def members(node: dict[str, Any], here: str, prefix: str) -> dict[str, FieldShape]:
+        node, here = resolve(node, here)
+        for branch in node.get("anyOf", node.get("oneOf", [])):  # the object branch of a nullable object
+            if isinstance(branch, dict) and ("properties" in branch or "$ref" in branch):
+                node, here = resolve(branch, here)
+        found = {}
+        required = set(node.get("required", []))
+        for name, child in node.get("properties", {}).items():
+            found[prefix + name] = FieldShape(*shape(child, here), required=name in required)
+            if nested:
+                resolved, where = resolve(child, here)
+                found.update(members(resolved, where, f"{prefix}{name}/"))
+                if isinstance(resolved.get("items"), dict):
+                    found.update(members(resolved["items"], where, f"{prefix}{name}[]/"))
+        return found
+
+    return members(document, relative, "")
+
+
+@cache
+def version_field_shapes(name: str) -> dict[str, FieldShape]:
+    """The field shapes of a registered version's 200 body (this checkout's schemas)."""
+    relative = registry_data()["versions"][name]["ad_group"]
+    return field_shapes(schema_for_file(relative), relative, schema_for_file)

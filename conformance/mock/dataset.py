@@ -87,6 +87,7 @@ class AdGroup:
     starts_at: str | None = None
     ends_at: str | None = None
     frequency_cap: dict = field(default_factory=dict)
+    placements: list[dict] | None = None  # None: one feed placement on the group's platform
     issues: list[dict] = field(default_factory=list)
 
     def metrics(self) -> dict:
@@ -101,13 +102,24 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def shown_status(status: str, version: str) -> str:
+    """``status`` as ``version`` can show it. The 2026-06-20 page lists three statuses; a group the
+    original version shows as inactive, in_review or flagged does not deliver and an unpause cannot
+    resume it, and 'rejected' is the one 2026 value that says so (the docs are silent; XVER-CONSISTENT
+    compares status only where both enums have it)."""
+    return status if status in schemas.version_field_shapes(version)["status"].enum else "rejected"
+
+
 def render(group: AdGroup, version: str) -> dict[str, Any]:
     """The 200 body of ``group`` in ``version``'s shape; the fields come from that version's schema."""
+    placements = group.placements
+    if placements is None:
+        placements = [{"platform": group.platform, "position": "feed"}]
     values = {
         **group.metrics(),
         "id": group.id,
         "title": group.title,
-        "status": group.status,
+        "status": shown_status(group.status, version),
         "platform": group.platform,
         "created_at": timestamp(group.created_at),
         "updated_at": timestamp(group.updated_at),
@@ -127,7 +139,7 @@ def render(group: AdGroup, version: str) -> dict[str, Any]:
         "audience": {"automatic": True},
         "devices": {"platforms": ["mobile", "desktop"]},
         "frequency_cap": dict(group.frequency_cap),
-        "placements": [{"platform": group.platform, "position": "feed"}],
+        "placements": [dict(placement) for placement in placements],
         "issues": [dict(issue) for issue in group.issues],
     }
     return {name: values[name] for name in schemas.versions()[version].schema["properties"]}
@@ -256,4 +268,10 @@ def build_dataset(seed: int = 0) -> list[AdGroup]:
         ),
         group("tiktok_platform", "TikTok", platform="tiktok"),
         group("null_conversion_location", "Offsite", conversion_location=None),
+        # statuses only the original version has (shown as rejected in 2026-06-20, see shown_status)
+        group("inactive_original_only", "Ended last season", status="inactive"),
+        group("in_review_original_only", "Awaiting review", status="in_review"),
+        group("flagged_original_only", "Flagged creative", status="flagged"),
+        group("null_optimization_goal", "Goal not chosen", optimization_goal=None),
+        group("automatic_placements", "Advantage+ placements", placements=[]),
     ]
