@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
+from conformance import coverage
+
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN_TOKEN = "tok-KNOWN-9f8e7d6c5b4a-secret"
 FAULTS = ["auth-raw-token", "auth-any-bearer", "ctr-as-percent", "frequency-drift"]
@@ -109,14 +111,27 @@ def clean_run(tmp_path_factory):
 
 
 def test_clean_run_writes_every_artifact(clean_run):
-    for name in ("junit.xml", "allure-results", "conformance-matrix.md", "verdicts.json"):
+    artifacts = ("junit.xml", "allure-results", "conformance-matrix.md", "verdicts.json")
+    for name in (*artifacts, "response-coverage.md", "version-changelog.md"):
         assert (clean_run / name).exists(), name
     environment = (clean_run / "allure-results" / "environment.properties").read_text()
     assert "hypothesis.seed=" in environment
     assert "target=embedded mock" in environment
+    assert "response.coverage=response-coverage.html" in environment
+    every = len(coverage.branches("2026-06-20"))
+    assert f"2026-06-20: {every}/{every} branches" in (clean_run / "response-coverage.md").read_text()
+    assert "`budget → budget_amount`" in (clean_run / "version-changelog.md").read_text()
     if (ROOT / "node_modules" / ".bin" / "allure").exists():
         assert (clean_run / "html" / "index.html").exists()
-        assert (clean_run / "html" / "conformance-matrix.html").exists()
+        pages = ("conformance-matrix.html", "response-coverage.html", "version-changelog.html")
+        for page in pages:
+            text = (clean_run / "html" / page).read_text()
+            # every page links the other two and the Allure report beside it
+            assert all(f"href='{other}'" in text for other in (*pages, "index.html") if other != page), page
+        # the Allure report links the pages from the tests they qualify
+        results = [json.loads(p.read_text()) for p in (clean_run / "allure-results").glob("*-result.json")]
+        links = {link["url"] for result in results for link in result.get("links", [])}
+        assert {"response-coverage.html", "version-changelog.html"} <= links
 
 
 def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
