@@ -117,6 +117,9 @@ def transcript(base: str, ids: list[str]) -> list:
                 )
             )
         steps.append(("storm", sorted(storm)))
+        # two pauses in a row, then an unpause: the sequence only the state machine explores
+        for action in ("pause", "pause", "unpause"):
+            record(http.post(f"/ad_groups/{first}/{action}", headers=auth))
     return steps
 
 

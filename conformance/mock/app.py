@@ -223,6 +223,8 @@ class MockApi:
         return chosen
 
     def pause(self, group: AdGroup, fault: Fault) -> None:
+        group.pauses_in_a_row += 1
+        fault.paused(group)
         if group.status != "active" and self.profile.conflict:
             raise Reply(409, "conflict", f"Ad group is {group.status}, not active.")
         if group.status == "active":
@@ -233,6 +235,7 @@ class MockApi:
         if group.id in store.in_flight:
             fault.concurrent()
         store.in_flight.add(group.id)
+        after_two_pauses, group.pauses_in_a_row = group.pauses_in_a_row >= 2, 0
         try:
             if group.status == "paused":
                 await fault.slow_transition()  # widens the race window of a real transition only
@@ -244,7 +247,7 @@ class MockApi:
                     return
             if group.status != "paused" and self.profile.conflict:
                 raise Reply(409, "conflict", f"Ad group is {group.status}, not paused.")
-            if group.status == "paused" and fault.activates():
+            if group.status == "paused" and fault.activates() and not (after_two_pauses and fault.forgets()):
                 group.status = "active"
                 group.updated_at = datetime.now(UTC)
         finally:

@@ -89,6 +89,7 @@ class AdGroup:
     frequency_cap: dict = field(default_factory=dict)
     placements: list[dict] | None = None  # None: one feed placement on the group's platform
     issues: list[dict] = field(default_factory=list)
+    pauses_in_a_row: int = 0  # the mock's bookkeeping for the faults only a sequence reaches
 
     def metrics(self) -> dict:
         goal = f"{self.optimization_goal or ''} {self.conversion_event}".lower()

@@ -79,6 +79,15 @@ class Fault:
     def activates(self) -> bool:
         return self.hooks.get("activates", True)
 
+    def paused(self, group) -> None:
+        """Told of every pause request (before the transition), with the pauses in a row so far."""
+        if hook := self._hook("paused"):
+            hook(group)
+
+    def forgets(self) -> bool:
+        """An unpause right after two pauses in a row leaves the group paused."""
+        return self.hooks.get("forgets_after_two_pauses", False)
+
     def toggles(self) -> bool:
         """Unpausing an active group pauses it (a state machine gone wrong)."""
         return self.hooks.get("toggles", False)
@@ -128,6 +137,10 @@ def raising(status: int, kind: str = "server_error", when: Callable[..., bool] =
             raise _reply(status, kind, "fault")
 
     return hook
+
+
+def _recreate(group) -> None:
+    group.created_at = group.updated_at = datetime.now(UTC)
 
 
 def stamp(moment: datetime) -> str:
@@ -600,6 +613,19 @@ FAULTS = [
         "Overlapping unpauses of one ad group crash with 500.",
         ("BEH-CONCURRENT",),
         {"concurrent": raising(500), "transition_delay": 0.05},
+    ),
+    # -- found only by a sequence: no fixed test pauses a group twice in a row (the state machine) --
+    Fault(
+        "forgets-unpause-after-two-pauses",
+        "An unpause right after two pauses in a row answers 200 but leaves the group paused, and says so.",
+        ("BEH-ACTIVATES",),
+        {"forgets_after_two_pauses": True},
+    ),
+    Fault(
+        "second-pause-recreates",
+        "A second pause in a row re-creates the ad group: created_at (and updated_at) become now.",
+        ("BEH-CREATED-STABLE",),
+        {"paused": lambda group: _recreate(group) if group.pauses_in_a_row >= 2 else None},
     ),
     # -- cross-version -----------------------------------------------------------------------
     Fault(
