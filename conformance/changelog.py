@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from conformance import pages
 from conformance.schemas import SCHEMAS_DIR, FieldShape, field_shapes
 
 
@@ -242,14 +243,11 @@ def html_page(pairs: list[VersionPair]) -> str:
             for heading, changes in _grouped(pair)
         )
         sections.append(f"<h2>{pair.old} → {pair.new}</h2>{body or '<p>No change to the fields.</p>'}")
-    return (
-        "<!doctype html><meta charset=utf-8><title>Version changelog</title>"
-        "<style>body{font:14px sans-serif;margin:2em}</style><h1>Version changelog</h1>"
-        "<p><a href='conformance-matrix.html'>conformance matrix</a> · <a href='response-coverage.html'>response "
-        "coverage</a> · <a href='index.html'>test report</a></p>"
+    intro = (
         "<p>Computed from the dated schemas: fields of the 200 body, nested members as 'object/member' and "
-        "'array[]/member'.</p>" + "".join(sections)
+        "'array[]/member'.</p>"
     )
+    return pages.page("version-changelog.html", "Version changelog", intro + "".join(sections))
 
 
 def breaking_changes(before: SchemasFolder, after: SchemasFolder) -> list[Change]:

@@ -16,12 +16,13 @@ A ``Recorder`` sees every exchange of the run's client and counts, per version, 
 
 from __future__ import annotations
 
+import html
 import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from conformance import rules, schemas
+from conformance import pages, rules, schemas
 from conformance.http import Exchange
 
 VERSION_HEADER = "api-version-date"
@@ -261,8 +262,6 @@ def markdown(coverage: dict[str, Any]) -> str:
 
 
 def html_page(coverage: dict[str, Any]) -> str:
-    import html
-
     parts = []
     for entry in report(coverage):
         rows = "".join(
@@ -276,12 +275,8 @@ def html_page(coverage: dict[str, Any]) -> str:
             f"<h2>{entry.version}: {entry.exercised}/{len(entry.rows)} branches from {entry.bodies} bodies</h2>"
             f"<table><tr><th>rule</th><th>branch</th><th>bodies</th></tr>{rows}</table>{note}"
         )
-    return (
-        "<!doctype html><meta charset=utf-8><title>Response coverage</title>"
-        "<style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-        "table{border-collapse:collapse}</style><h1>Response coverage</h1>"
-        "<p><a href='conformance-matrix.html'>conformance matrix</a> · <a href='version-changelog.html'>version "
-        "changelog</a> · <a href='index.html'>test report</a></p>"
-        "<p>The documented branches of each version's 200 body, and how many of the run's 200 unpause bodies hit "
-        "each. A branch never hit is a case the rule beside it was not judged on.</p>" + "".join(parts)
+    intro = (
+        "<p>The documented branches of each version's 200 body, and how many of the run's 200 unpause bodies "
+        "hit each. A branch never hit is a case the rule beside it was not judged on.</p>"
     )
+    return pages.page("response-coverage.html", "Response coverage", intro + "".join(parts))

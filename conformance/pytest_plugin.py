@@ -21,11 +21,11 @@ import allure
 import hypothesis
 import pytest
 
-from conformance import __version__, coverage, rules, state
+from conformance import __version__, coverage, drift, rules, state
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor, TargetError, TargetStopped
 from conformance.report import note_sections
-from conformance.target import Target, add_options, resolve
+from conformance.target import Target, add_options, resolve, shown_url
 
 TARGET = pytest.StashKey[Target]()
 VERDICTS = pytest.StashKey[Verdicts]()
@@ -35,6 +35,10 @@ STARTED = pytest.StashKey[float]()
 BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census
 COVERAGE = pytest.StashKey[coverage.Recorder]()  # this process's 200 bodies, by documented branch
 RUN_COVERAGE = pytest.StashKey[dict]()  # the whole run's, merged where the files are written
+COMPARE_CLIENT = pytest.StashKey[ApiClient]()  # the second target's (--compare-base-url)
+COMPARE_BEFORE = pytest.StashKey[dict]()  # its groups' status before the run
+MIRROR = pytest.StashKey[drift.Mirror]()  # this process's copies of the target's requests
+RUN_DRIFT = pytest.StashKey[dict]()
 
 hypothesis.settings.register_profile(
     "quick",
@@ -102,9 +106,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if shared and target.restore and reachable(target.base_url, target.timeout) is None:
         client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS], config)
         take_census(config, client)
+    # the second target of a drift run is always shared: its census and restore are the controller's
+    compare = target.compare_base_url
+    if compare and not hasattr(config, "workerinput") and reachable(compare, target.timeout) is None:
+        compare_client = config.stash[COMPARE_CLIENT] = make_compare_client(config)
+        if target.restore:
+            take_census(
+                config, compare_client, target.compare_ad_group_ids, COMPARE_BEFORE, "compare target "
+            )
 
 
-def make_client(target: Target, base_url: str, verdicts: Verdicts, config: pytest.Config) -> ApiClient:
+def make_client(
+    target: Target, base_url: str, verdicts: Verdicts, config: pytest.Config, token: str | None = None
+) -> ApiClient:
     workerinput = getattr(config, "workerinput", None) or {}
     shared = workerinput.get("conformance_pause_file")
     # against one shared target, N xdist workers each send at most 1/N of --rate-limit, and share
@@ -112,7 +126,7 @@ def make_client(target: Target, base_url: str, verdicts: Verdicts, config: pytes
     workers = worker_count(config) if not target.embedded else 1
     client = ApiClient(
         base_url,
-        token=target.token,
+        token=token or target.token,
         timeout=target.timeout,
         rate_limit=target.rate_limit / workers,
         redactor=verdicts.redact,
@@ -120,8 +134,46 @@ def make_client(target: Target, base_url: str, verdicts: Verdicts, config: pytes
         max_body=target.max_body,
         shared_pause=Path(shared) if shared and not target.embedded else None,
     )
-    client.observers.append(config.stash[COVERAGE].observe)
+    if token is None:  # the target's client: the coverage is of the target's bodies
+        client.observers.append(config.stash[COVERAGE].observe)
     return client
+
+
+def make_compare_client(config: pytest.Config) -> ApiClient:
+    target = config.stash[TARGET]
+    return make_client(
+        target, target.compare_base_url, config.stash[VERDICTS], config, token=target.compare_token
+    )
+
+
+def attach_mirror(config: pytest.Config, client: ApiClient) -> None:
+    """From here on, every request of the target's client is sent to the second target too."""
+    target = config.stash[TARGET]
+    if not target.compare_base_url:
+        return
+    if COMPARE_CLIENT not in config.stash:
+        preflight(target.compare_base_url, target.timeout)
+        config.stash[COMPARE_CLIENT] = make_compare_client(config)
+    pairing = dict(zip(target.ad_group_ids, target.compare_ad_group_ids, strict=True))
+    mirror = config.stash[MIRROR] = drift.Mirror(
+        config.stash[COMPARE_CLIENT], client.base_url, target.token, pairing
+    )
+    client.observers.append(mirror.observe)
+
+
+def detach_mirror(config: pytest.Config, client: ApiClient) -> None:
+    """Before the restore: each target's restore is its own (the second one's, from its census)."""
+    mirror = config.stash.get(MIRROR, None)
+    if mirror is not None and mirror.observe in client.observers:
+        client.observers.remove(mirror.observe)
+
+
+def about(item: pytest.Item) -> None:
+    """Tells the mirror which rule the running test is about (drift is filed under it)."""
+    mirror = item.config.stash.get(MIRROR, None)
+    ids = rule_ids_of(item)
+    if mirror is not None and ids:
+        mirror.about = ids[0]
 
 
 PAUSE_FILE = pytest.StashKey[Path]()
@@ -137,23 +189,35 @@ def pytest_configure_node(node) -> None:
     node.workerinput["conformance_pause_file"] = str(config.stash[PAUSE_FILE])
 
 
-def take_census(config: pytest.Config, client: ApiClient) -> None:
+def take_census(
+    config: pytest.Config,
+    client: ApiClient,
+    group_ids: list[str] | None = None,
+    key: pytest.StashKey[dict] = BEFORE,
+    who: str = "",
+) -> None:
+    """Each group's status before the run, into ``key``; ``who`` names a second target in the notes."""
     target = config.stash[TARGET]
-    before = state.census(client, target.ad_group_ids, target.concurrency)
-    config.stash[BEFORE] = before
+    before = state.census(client, group_ids or target.ad_group_ids, target.concurrency)
+    config.stash[key] = before
     verdicts = config.stash[VERDICTS]
     for was in before.values():
-        verdicts.note("census", was.group_id, f"{was.status or 'unknown'} before the run ({was.how})")
+        verdicts.note(
+            "census", who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
+        )
 
 
-def restore_groups(config: pytest.Config, client: ApiClient) -> None:
-    before = config.stash.get(BEFORE, None)
+def restore_groups(
+    config: pytest.Config, client: ApiClient, key: pytest.StashKey[dict] = BEFORE, who: str = ""
+) -> None:
+    before = config.stash.get(key, None)
     if before is None:
         return
-    del config.stash[BEFORE]
+    del config.stash[key]
     verdicts = config.stash[VERDICTS]
     for restored in state.restore(client, before, config.stash[TARGET].concurrency):
-        verdicts.note("restored" if restored.ok else "restore-failed", restored.group_id, restored.line())
+        kind = "restored" if restored.ok else "restore-failed"
+        verdicts.note(kind, who + restored.group_id, who + restored.line())
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -163,6 +227,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         where += f", profile {target.mock_profile}"
     if target is not None and target.mock_fault:
         where += f" with fault {target.mock_fault}"
+    if target is not None and target.compare_base_url:
+        where += f"; every request also sent to {shown_url(target.compare_base_url)} (drift)"
     return [
         f"conformance {__version__}: target {where}; versions {', '.join(target.versions) if target else '-'}",
         f"hypothesis profile {config.getoption('hypothesis_profile')}, seed {config.stash[SEED]} "
@@ -192,6 +258,7 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
         client = pytestconfig.stash.get(CLIENT, None)  # the census's, when this process took it
         if client is None:
             client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts, pytestconfig)
+        attach_mirror(pytestconfig, client)
         yield client  # closed at pytest_sessionfinish, after the restore
         return
     from conformance.mock.profiles import CATALOGUE as PROFILES
@@ -202,9 +269,11 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
     client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts, pytestconfig)
     if target.restore:
         take_census(pytestconfig, client)  # each process has its own embedded mock
+    attach_mirror(pytestconfig, client)
     try:
         yield client
     finally:
+        detach_mirror(pytestconfig, client)
         if target.restore:
             restore_groups(pytestconfig, client)
         client.close()
@@ -494,6 +563,7 @@ class OutcomeRecorder:
         self.notes_reported = 0
         self.requests_by_process: dict[str, dict[str, int]] = {}  # cumulative counts by kind
         self.coverage_by_process: dict[str, dict] = {}  # cumulative coverage snapshots
+        self.drift_by_process: dict[str, dict] = {}  # cumulative drift snapshots
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -505,6 +575,8 @@ class OutcomeRecorder:
         report.conformance_requests = [process_name(item.config), dict(client.counts) if client else {}]
         if COVERAGE in item.config.stash:
             report.conformance_coverage = [process_name(item.config), item.config.stash[COVERAGE].snapshot()]
+        if MIRROR in item.config.stash:
+            report.conformance_drift = [process_name(item.config), item.config.stash[MIRROR].snapshot()]
         if verdicts is not None:
             report.conformance_findings = [f.__dict__ for f in verdicts.findings[self.findings_reported :]]
             self.findings_reported = len(verdicts.findings)
@@ -546,6 +618,9 @@ class OutcomeRecorder:
         seen = sum(self.coverage_by_process.get(process, {}).get("bodies", {}).values())
         if snapshot and sum(snapshot["bodies"].values()) >= seen:
             self.coverage_by_process[process] = snapshot
+        process, snapshot = getattr(report, "conformance_drift", ("main", {}))
+        if snapshot and snapshot["mirrored"] >= self.drift_by_process.get(process, {}).get("mirrored", 0):
+            self.drift_by_process[process] = snapshot
 
     @property
     def run_coverage(self) -> dict:
@@ -624,6 +699,7 @@ def write_allure_context(config: pytest.Config, directory: Path) -> None:
         "matrix": "conformance-matrix.html (beside index.html)",
         "response.coverage": "response-coverage.html (beside index.html)",
         "version.changelog": "version-changelog.html (beside index.html)",
+        "drift": "drift.html (beside index.html)",
     }
     redact = config.stash[VERDICTS].redact
     lines = [f"{key}={redact(value)}" for key, value in environment.items()]
@@ -650,6 +726,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if PAUSE_FILE in config.stash:
         shutil.rmtree(config.stash[PAUSE_FILE].parent, ignore_errors=True)
     recorder = config.pluginmanager.get_plugin("conformance-outcomes")
+    if client is not None:
+        detach_mirror(config, client)
+    compare_client = config.stash.get(COMPARE_CLIENT, None)
+    if compare_client is not None:
+        restore_groups(config, compare_client, COMPARE_BEFORE, "compare target ")
+        compare_client.close()
+    if recorder is not None and MIRROR in config.stash:
+        recorder.drift_by_process[process_name(config)] = config.stash[MIRROR].snapshot()
+    if recorder is not None and target is not None and target.compare_base_url:
+        config.stash[RUN_DRIFT] = drift.merge(list(recorder.drift_by_process.values()))
     if client is not None and target is not None and not target.embedded:
         restore_groups(config, client)  # the census was taken here, at pytest_sessionstart
         client.close()
@@ -679,6 +765,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                     "requests": recorder.requests if recorder else 0,
                     "requests_by_kind": recorder.requests_by_kind if recorder else {},
                     "coverage": config.stash.get(RUN_COVERAGE, {}),
+                    "compare": shown_url(target.compare_base_url)
+                    if target and target.compare_base_url
+                    else None,
+                    "drift": config.stash.get(RUN_DRIFT, None),
                 },
                 handle,
                 indent=1,
@@ -703,6 +793,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             )
             for line in gaps:
                 terminalreporter.write_line(line)
+    run_drift, target = config.stash.get(RUN_DRIFT, None), config.stash.get(TARGET, None)
+    if run_drift is not None and target is not None and target.compare_base_url:
+        compare = shown_url(target.compare_base_url)
+        terminalreporter.write_line(drift.summary(run_drift, compare))
+        drifted = drift.lines(run_drift)
+        if drifted:
+            terminalreporter.section(
+                f"Drift between the target and {compare} (answers that differ)", yellow=True
+            )
+            for line in drifted[:50]:
+                terminalreporter.write_line(line)
+            if len(drifted) > 50:
+                terminalreporter.write_line(f"… {len(drifted) - 50} more in reports/drift.md")
     for heading, lines in note_sections(config.stash.get(NOTES, [])):
         terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)
         for line in lines:

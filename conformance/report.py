@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance import changelog, coverage, rules
+from conformance import changelog, coverage, drift, pages, rules
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
@@ -28,6 +28,7 @@ VERDICTS = REPORTS / "verdicts.json"
 MATRIX_MD = REPORTS / "conformance-matrix.md"
 COVERAGE_MD = REPORTS / "response-coverage.md"
 CHANGELOG_MD = REPORTS / "version-changelog.md"
+DRIFT_MD = REPORTS / "drift.md"
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
 CELL = {"failed": "failed", "advisory": "advisory", "passed": "passed", None: "not exercised"}
@@ -153,15 +154,10 @@ def matrix_html(
         + "</ul>"
         for heading, entries in note_sections(notes or [])
     )
-    return (
-        "<!doctype html><meta charset=utf-8><title>Conformance matrix</title>"
-        "<style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-        "table{border-collapse:collapse}</style><h1>Conformance matrix</h1>"
-        "<p><a href='response-coverage.html'>response coverage</a> · <a href='version-changelog.html'>version "
-        "changelog</a> · <a href='index.html'>test report</a></p>"
+    table = (
         f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{''.join(rows)}</table>"
-        f"{sections}"
     )
+    return pages.page("conformance-matrix.html", "Conformance matrix", table + sections)
 
 
 def render_html() -> bool:
@@ -217,18 +213,21 @@ def main(argv: list[str] | None = None) -> int:
     COVERAGE_MD.write_text(coverage.markdown(run_coverage), encoding="utf-8")
     versions_changelog = changelog.changelog(changelog.SchemasFolder(changelog.SCHEMAS_DIR))
     CHANGELOG_MD.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
+    run_drift, compare = verdicts.get("drift"), verdicts.get("compare")
+    DRIFT_MD.write_text(drift.markdown(run_drift, compare), encoding="utf-8")
     rendered = render_html()
     if rendered:
         pages = {
             "conformance-matrix.html": matrix_html(cells, notes, run_coverage),
             "response-coverage.html": coverage.html_page(run_coverage),
             "version-changelog.html": changelog.html_page(versions_changelog),
+            "drift.html": drift.html_page(run_drift, compare),
         }
         for name, page in pages.items():
             (HTML / name).write_text(page, encoding="utf-8")
         print(
             f"report: {HTML / 'index.html'} (and beside it {', '.join(pages)}); "
-            f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}",
+            f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}, {DRIFT_MD.name}",
             file=sys.stderr,
         )
     return status

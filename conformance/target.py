@@ -57,6 +57,9 @@ class Target:
     shrink_time: float = 5.0
     restore: bool = True
     secrets: list[str] = field(default_factory=list, repr=False)
+    compare_base_url: str | None = None  # a second target every request is mirrored to (drift)
+    compare_token: str = field(default="", repr=False)
+    compare_ad_group_ids: list[str] = field(default_factory=list)  # paired in order with ad_group_ids
 
     @property
     def embedded(self) -> bool:
@@ -157,6 +160,24 @@ def add_options(parser: pytest.Parser) -> None:
         default=True,
         help="at the end, pause again every ad group the run found paused (default on)",
     )
+    group.addoption(
+        "--compare-base-url",
+        default=os.environ.get("CONFORMANCE_COMPARE_BASE_URL"),
+        help="a second target: every request is sent to it too, and where the answers differ is reported "
+        "as drift (env CONFORMANCE_COMPARE_BASE_URL; the same guard as --base-url)",
+    )
+    group.addoption(
+        "--compare-api-token",
+        default=os.environ.get("CONFORMANCE_COMPARE_API_TOKEN"),
+        help="bearer token for the second target (env CONFORMANCE_COMPARE_API_TOKEN); never printed",
+    )
+    group.addoption(
+        "--compare-ad-group-id",
+        action="append",
+        default=None,
+        help="the second target's ad group paired with each --ad-group-id, in the same order, repeatable "
+        "(env CONFORMANCE_COMPARE_AD_GROUP_IDS; default: the same ids)",
+    )
     parser.addini(
         "conformance_allowed_hosts",
         type="linelist",
@@ -197,18 +218,18 @@ def resolve(config: pytest.Config) -> Target:
     for group_id in ids:
         check_ad_group_id(group_id)
     token = option("api_token")
+    allowed = (
+        option("allow_host")
+        + config.getini("conformance_allowed_hosts")
+        + _csv(os.environ.get("CONFORMANCE_ALLOWED_HOSTS"))
+    )
     if base_url is None:
         from conformance.mock.dataset import build_dataset
 
         token = token or secrets.token_urlsafe(24)
         ids = ids or [group.id for group in build_dataset(option("mock_seed"))]
     else:
-        guard(
-            base_url,
-            option("allow_host")
-            + config.getini("conformance_allowed_hosts")
-            + _csv(os.environ.get("CONFORMANCE_ALLOWED_HOSTS")),
-        )
+        guard(base_url, allowed)
         if not token:
             raise pytest.UsageError(
                 "--base-url needs --api-token (or CONFORMANCE_API_TOKEN): a valid bearer token"
@@ -218,10 +239,12 @@ def resolve(config: pytest.Config) -> Target:
                 "--base-url needs at least one --ad-group-id (or CONFORMANCE_AD_GROUP_IDS): "
                 "the ad groups the suite may unpause and pause"
             )
+    ids = list(dict.fromkeys(ids))
+    compare_url, compare_token, compare_ids = resolve_compare(config, ids, allowed)
     return Target(
         base_url=base_url,
         token=token,
-        ad_group_ids=list(dict.fromkeys(ids)),
+        ad_group_ids=ids,
         versions=versions,
         use_pause=option("use_pause"),
         timeout=option("request_timeout"),
@@ -237,8 +260,41 @@ def resolve(config: pytest.Config) -> Target:
         concurrency=option("concurrency") or (1 if base_url is None else 8),
         shrink_time=option("shrink_time"),
         restore=option("restore"),
-        secrets=[token],
+        secrets=[token] + ([compare_token] if compare_token else []),
+        compare_base_url=compare_url,
+        compare_token=compare_token,
+        compare_ad_group_ids=compare_ids,
     )
+
+
+def resolve_compare(
+    config: pytest.Config, ids: list[str], allowed: list[str]
+) -> tuple[str | None, str, list[str]]:
+    """The second target of a drift run: its URL (guarded like --base-url), token and ad groups."""
+    option = config.getoption
+    url = option("compare_base_url") or None
+    compare_ids = option("compare_ad_group_id") or _csv(os.environ.get("CONFORMANCE_COMPARE_AD_GROUP_IDS"))
+    if url is None:
+        if option("compare_ad_group_id"):
+            raise pytest.UsageError(
+                "--compare-ad-group-id without --compare-base-url: there is no second target"
+            )
+        return None, "", []
+    guard(url, allowed, "--compare-base-url")
+    token = option("compare_api_token")
+    if not token:
+        raise pytest.UsageError(
+            "--compare-base-url needs --compare-api-token (or CONFORMANCE_COMPARE_API_TOKEN): its own bearer token"
+        )
+    for group_id in compare_ids:
+        check_ad_group_id(group_id)
+    compare_ids = compare_ids or list(ids)
+    if len(compare_ids) != len(ids):
+        raise pytest.UsageError(
+            f"one --compare-ad-group-id per ad group, in the same order: {len(ids)} ad groups, "
+            f"{len(compare_ids)} compare ids"
+        )
+    return url, token, compare_ids
 
 
 def check_ad_group_id(group_id: str) -> None:
@@ -261,37 +317,35 @@ def shown_url(base_url: str) -> str:
     return parts._replace(netloc="[REDACTED]@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
-def check_base_url(base_url: str) -> None:
+def check_base_url(base_url: str, name: str = "--base-url") -> None:
     """Refuse, before any request, a base URL the suite cannot use as it is: not http(s), not a
     URL httpx accepts, with whitespace or control characters, with a query or fragment (paths are
     appended), or with credentials (httpx would send them as Basic auth instead of the bearer
     token, and they would appear in every URL the reports show: the token goes in --api-token)."""
     shown = shown_url(base_url)
     if any(char.isspace() or unicodedata.category(char) == "Cc" for char in base_url):
-        raise pytest.UsageError(f"--base-url {shown!r} holds whitespace or a control character")
+        raise pytest.UsageError(f"{name} {shown!r} holds whitespace or a control character")
     try:
         parts = urlsplit(base_url)
         parts.port  # noqa: B018  raises ValueError on a port that is not a number in range
         httpx.URL(base_url)
     except (ValueError, httpx.InvalidURL) as error:
-        raise pytest.UsageError(f"--base-url {shown!r} is not a usable URL: {error}") from None
+        raise pytest.UsageError(f"{name} {shown!r} is not a usable URL: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise pytest.UsageError(f"--base-url {shown!r} is not an http(s) URL")
+        raise pytest.UsageError(f"{name} {shown!r} is not an http(s) URL")
     if parts.username is not None or parts.password is not None:
         raise pytest.UsageError(
-            f"--base-url {shown!r} carries credentials (user:password@): refused, because they would "
+            f"{name} {shown!r} carries credentials (user:password@): refused, because they would "
             "be sent as Basic auth instead of the bearer token and shown in every URL of the reports; "
             "give the token with --api-token (or CONFORMANCE_API_TOKEN)"
         )
     if parts.query or parts.fragment:
-        raise pytest.UsageError(
-            f"--base-url {shown!r} has a query or fragment: the suite appends paths to it"
-        )
+        raise pytest.UsageError(f"{name} {shown!r} has a query or fragment: the suite appends paths to it")
 
 
-def guard(base_url: str, allowed: list[str]) -> None:
+def guard(base_url: str, allowed: list[str], name: str = "--base-url") -> None:
     """State-changing requests go only to loopback or allowlisted hosts: refuse anything else."""
-    check_base_url(base_url)
+    check_base_url(base_url, name)
     parts = urlsplit(base_url)
     host = parts.hostname
     if is_loopback(host) or host in {h.strip().lower() for h in allowed}:

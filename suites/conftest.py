@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import rules
-from conformance.pytest_plugin import TARGET, label
+from conformance.pytest_plugin import TARGET, about, label
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -24,6 +24,7 @@ def _conformance_test(request: pytest.FixtureRequest, api):
     """Each test starts a fresh exchange record (for its attachments) and gets its allure labels."""
     api.begin()
     label(request.node)
+    about(request.node)
 
 
 @pytest.fixture

@@ -123,7 +123,7 @@ def test_clean_run_writes_every_artifact(clean_run):
     assert "`budget → budget_amount`" in (clean_run / "version-changelog.md").read_text()
     if (ROOT / "node_modules" / ".bin" / "allure").exists():
         assert (clean_run / "html" / "index.html").exists()
-        pages = ("conformance-matrix.html", "response-coverage.html", "version-changelog.html")
+        pages = ("conformance-matrix.html", "response-coverage.html", "version-changelog.html", "drift.html")
         for page in pages:
             text = (clean_run / "html" / page).read_text()
             # every page links the other two and the Allure report beside it
