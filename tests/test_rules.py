@@ -304,3 +304,29 @@ def test_created_after_updated_across_offsets_is_compared_as_instants():
     assert rule_ids(LATEST, body) == set()  # 10:00Z <= 10:30Z
     later = datetime(2026, 5, 30, 10, 0) - timedelta(minutes=1)
     assert rule_ids(LATEST, dict(body, updated_at=later.isoformat() + "Z")) == {"INV-UPDATED-AFTER-CREATED"}
+
+
+@pytest.mark.parametrize(
+    ("code", "valid"),
+    [
+        ("USD", True),
+        ("EUR", True),
+        ("JPY", True),
+        ("CHF", True),
+        ("XCG", True),  # Caribbean guilder, active since 2025
+        ("XAU", True),  # gold: list one holds the funds and metals too
+        (None, True),  # null: no currency yet (no spend)
+        ("DEM", False),  # Deutsche Mark, withdrawn 2002
+        ("FRF", False),
+        ("ANG", False),  # Netherlands Antillean guilder, withdrawn 2025 for XCG
+        ("XYZ", False),  # never a code
+        ("usd", False),  # codes are upper case
+        ("US", False),
+    ],
+)
+def test_currency_codes_current_and_historic(code, valid):
+    """INV-CURRENCY reads ISO 4217 from pycountry: the active codes pass, withdrawn and invented fail."""
+    found = rules.invariant_violations(
+        schemas.versions()["2026-06-20"], {"spend_currency": code}, only={"INV-CURRENCY"}
+    )
+    assert (found == []) is valid, found
