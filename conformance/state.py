@@ -176,6 +176,33 @@ def pause_first(api: ApiClient, group_id: str) -> Obtained:
     return result
 
 
+def first_pausable(api: ApiClient, group_ids: list[str]) -> Obtained:
+    """Set-up of a test on one paused group: the first of ``group_ids`` that can be paused, or the
+    last attempt (whose ``not_exercised`` says why none could)."""
+    paused = None
+    for group_id in group_ids:
+        paused = pause_first(api, group_id)
+        if paused.not_exercised is None:
+            break
+    return paused
+
+
+def burst(
+    api: ApiClient, group_id: str, headers: dict[str, str], calls: int
+) -> tuple[list[Exchange], list[rules.Violation]]:
+    """``calls`` unpauses of one group at once: each answers 200 or 409 with the envelope, never
+    anything else (BEH-CONCURRENT)."""
+    with ThreadPoolExecutor(calls) as pool:
+        exchanges = list(pool.map(lambda _: api.post(unpause_path(group_id), headers=headers), range(calls)))
+    found = []
+    for exchange in exchanges:
+        if exchange.status not in (200, CONFLICT):
+            found.append(violation("BEH-CONCURRENT", f"a concurrent unpause answered {exchange.status}"))
+        elif exchange.status == CONFLICT:
+            found += conflict_violations(exchange)
+    return exchanges, found
+
+
 class Specimens:
     """One obtained 200 body per (group, version) for the whole run: body rules are pure functions
     of a body, so thirty rules cost one request route, not thirty."""

@@ -7,8 +7,6 @@ unchanged) and 409 with the error envelope (the SDKs' one typed error for unpaus
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from conformance import rules, state
@@ -133,24 +131,10 @@ CONCURRENT_CALLS = 8
 def test_concurrent_unpauses(api, target, verdicts, version):
     """Eight unpauses of one paused group at once: each 200 or 409, none 5xx, and afterwards the
     group is no longer paused (a 200 reporting active, or a 409: not paused)."""
-    paused = None
-    for group_id in target.ad_group_ids:  # the first group that can be paused
-        paused = state.pause_first(api, group_id)
-        if paused.not_exercised is None:
-            break
-    (paused,) = verdicts.exercised([paused], "paused")
+    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
     group_id = paused.group_id
     headers = {**api.auth, **version_header(version)}
-    with ThreadPoolExecutor(CONCURRENT_CALLS) as pool:
-        exchanges = list(
-            pool.map(lambda _: api.post(unpause_path(group_id), headers=headers), range(CONCURRENT_CALLS))
-        )
-    found = []
-    for exchange in exchanges:
-        if exchange.status not in (200, 409):
-            found.append(violation("BEH-CONCURRENT", f"a concurrent unpause answered {exchange.status}"))
-        elif exchange.status == 409:
-            found += state.conflict_violations(exchange)
+    exchanges, found = state.burst(api, group_id, headers, CONCURRENT_CALLS)
     final = api.post(unpause_path(group_id), headers=headers)
     final_status = (body_of(final) or {}).get("status")
     found += json_violations(final)
