@@ -259,6 +259,7 @@ class ApiClient:
         self.consecutive_failures = 0
         self.last_failure = ""
         self.observers: list[Callable[[Exchange], None]] = []  # told of every answered exchange
+        self.mirror = None  # drift.Mirror: every request is sent to a second target too
 
     @property
     def auth(self) -> dict[str, str]:
@@ -282,8 +283,18 @@ class ApiClient:
         self, method: str, path: str, *, headers: dict[str, str | bytes] | None = None, content: bytes = b""
     ) -> Exchange:
         url = self.url(path)
+        pending = self.mirror.send(method, path, headers or {}, content) if self.mirror is not None else None
+        exchange = None
+        try:
+            exchange = self._request(method, url, headers or {}, content)
+        finally:
+            if pending is not None:
+                self.mirror.settle(exchange, pending)
+        return exchange
+
+    def _request(self, method: str, url: str, headers: dict[str, str | bytes], content: bytes) -> Exchange:
         for attempt in range(self.retries_on_429 + 1):
-            exchange = self._send(method, url, headers or {}, content)
+            exchange = self._send(method, url, headers, content)
             retry_after = _retry_after(exchange) if exchange.status == 429 else None
             if retry_after is None or attempt == self.retries_on_429:
                 return exchange

@@ -152,20 +152,19 @@ def attach_mirror(config: pytest.Config, client: ApiClient) -> None:
     if not target.compare_base_url:
         return
     if COMPARE_CLIENT not in config.stash:
-        preflight(target.compare_base_url, target.timeout)
+        preflight(target.compare_base_url, target.timeout, "compare target (--compare-base-url)")
         config.stash[COMPARE_CLIENT] = make_compare_client(config)
     pairing = dict(zip(target.ad_group_ids, target.compare_ad_group_ids, strict=True))
-    mirror = config.stash[MIRROR] = drift.Mirror(
+    client.mirror = config.stash[MIRROR] = drift.Mirror(
         config.stash[COMPARE_CLIENT], client.base_url, target.token, pairing
     )
-    client.observers.append(mirror.observe)
 
 
 def detach_mirror(config: pytest.Config, client: ApiClient) -> None:
     """Before the restore: each target's restore is its own (the second one's, from its census)."""
-    mirror = config.stash.get(MIRROR, None)
-    if mirror is not None and mirror.observe in client.observers:
-        client.observers.remove(mirror.observe)
+    if client.mirror is not None:
+        client.mirror.pool.shutdown(wait=True)
+        client.mirror = None
 
 
 def about(item: pytest.Item) -> None:
@@ -426,14 +425,14 @@ def reachable(base_url: str, timeout: float) -> OSError | None:
     return None
 
 
-def preflight(base_url: str, timeout: float) -> None:
+def preflight(base_url: str, timeout: float, what: str = "target") -> None:
     """One TCP connection before any test: an unreachable target is one message and one exit."""
     error = reachable(base_url, timeout)
     if error is not None:
         parts = urlsplit(base_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         pytest.exit(
-            f"target unreachable: cannot connect to {parts.hostname}:{port} ({error}); no test was run",
+            f"{what} unreachable: cannot connect to {parts.hostname}:{port} ({error}); no test was run",
             returncode=pytest.ExitCode.TESTS_FAILED,
         )
 

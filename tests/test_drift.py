@@ -5,6 +5,10 @@ The second target is left as found, and its token appears nowhere."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +19,7 @@ from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
 
 COMPARE_TOKEN = "tkn-5e4d3c2b1a-9f8e7d"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def compared(tmp_path, compare_url: str, *extra: str) -> tuple[dict, object]:
@@ -106,3 +111,33 @@ def test_compare_options_are_checked_before_any_request(tmp_path, compare_mock):
         completed = run_suite(*args, timeout=120)
         assert completed.returncode == 4, (args, completed.stdout[-1500:], completed.stderr[-1500:])
         assert message in completed.stdout + completed.stderr, (args, completed.stderr[-1500:])
+
+
+def test_the_drift_benchmark_runs_end_to_end():
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/drift.py", "--repeat", "1", "--latency", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert re.search(r"^alone: median [\d.]+ s", completed.stdout, re.MULTILINE), completed.stdout
+    assert re.search(r"^mirrored / alone at 0 ms a response: [\d.]+$", completed.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize("mode", ["hang", "deep-json", "gzip-bomb-without-token", "echo-credentials"])
+def test_a_hostile_second_target_costs_its_own_requests_never_the_run(tmp_path, mode):
+    """The target conforms; whatever the second one does, the run passes, in bounded time, with the
+    second target's failure said once and no credential of either in any output."""
+    from tests.hostile import HostileServer
+
+    server = HostileServer(mode)
+    try:
+        data, completed = compared(tmp_path, server.url, "--request-timeout=2", "--no-restore")
+    finally:
+        server.stop()
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert "INTERNALERROR" not in completed.stdout + completed.stderr
+    assert data["drift"]["entries"] or data["drift"]["stopped"], mode
