@@ -12,6 +12,7 @@ step: the status agrees with the model, the id is echoed (BEH-ID-ECHO), created_
 
 from __future__ import annotations
 
+import math
 import time
 
 import hypothesis
@@ -23,6 +24,7 @@ from conformance import rules, schemas, state
 from conformance.checks import RuleFailure, body_of, json_violations, violation
 from conformance.endpoints import pause_path, unpause_path, version_header
 from conformance.http import Exchange, TargetError, TargetStopped
+from conformance.pytest_plugin import SEED
 
 PAUSED, ACTIVE = "paused", "active"
 # sequences and steps per run: enough that pause, pause, unpause turns up in a quick run
@@ -252,16 +254,51 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail)
 @pytest.mark.area("state")
 @pytest.mark.usefixtures("use_pause")
 def test_state_machine(api, target, verdicts, pytestconfig):
-    """Sequences of pause, unpause (each version, and none) and bursts on the first group that can
-    be paused, checked against the model after every step; a failure shows the shortest sequence."""
-    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
+    """Sequences of pause, unpause (each version, and none) and bursts, checked against the model
+    after every step; a failure shows the shortest sequence.
+
+    Each machine runs on one ad group. Against a remote target, up to --concurrency groups that can
+    be paused each run their own machine, in threads, over a share of the sequences (from the
+    printed seed + the group's index): a step waits on a round trip, and machines on different
+    groups cannot interfere. Against the embedded mock (concurrency 1): one machine, one group."""
+    lanes = max(1, min(target.concurrency, len(target.ad_group_ids)))
+    tried = state.each(lanes, lambda group_id: state.pause_first(api, group_id), target.ad_group_ids[:lanes])
+    if all(attempt.not_exercised is not None for attempt in tried) and len(target.ad_group_ids) > lanes:
+        tried.append(state.first_pausable(api, target.ad_group_ids[lanes:]))
+    groups = [attempt.group_id for attempt in verdicts.exercised(tried, "paused")]
     profile = pytestconfig.getoption("hypothesis_profile") or "quick"
-    machine = machine_for(api, verdicts, paused.group_id, target.versions, Trail(target.shrink_time))
+    total = target.max_examples or SEQUENCES.get(profile, SEQUENCES["quick"])
     settings = hypothesis.settings(
-        max_examples=target.max_examples or SEQUENCES.get(profile, SEQUENCES["quick"]),
+        max_examples=max(1, math.ceil(total / len(groups))),
         stateful_step_count=STEPS.get(profile, STEPS["quick"]),
         deadline=None,
         suppress_health_check=list(hypothesis.HealthCheck),
         report_multiple_bugs=False,  # one bug, shown by its shortest sequence
     )
-    hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+    shown: dict[int, object] = {}
+
+    def lane(index: int) -> None:
+        machine = machine_for(api, verdicts, groups[index], target.versions, Trail(target.shrink_time))
+        test = hypothesis.stateful.get_state_machine_test(machine, settings=settings)
+        if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
+            test = hypothesis.seed(pytestconfig.stash[SEED] + index)(test)
+        try:
+            test()
+        finally:
+            shown[index] = verdicts.take_shown()
+
+    errors = state.each(len(groups), lambda index: _caught(lane, index), range(len(groups)))
+    failed = [(index, error) for index, error in enumerate(errors) if error is not None]
+    if failed:
+        # a rule verdict first, the lowest lane's: the same order every run with this seed
+        index, error = min(failed, key=lambda f: (not isinstance(f[1], RuleFailure), f[0]))
+        verdicts.local.shown = shown.get(index)
+        raise error
+
+
+def _caught(function, *args) -> BaseException | None:
+    try:
+        function(*args)
+    except BaseException as error:  # re-raised by the test, from its own thread
+        return error
+    return None

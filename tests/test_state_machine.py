@@ -26,14 +26,22 @@ def test_the_machine_passes_on_the_clean_mock(profile, hypothesis_profile):
     assert "1 passed" in completed.stdout
 
 
-@pytest.mark.parametrize("profile", ["default", "conflict"])
+@pytest.mark.parametrize(
+    ("profile", "concurrency"),
+    [("default", 1), ("conflict", 1), ("default", 4)],  # 4: a machine on each of 4 groups, in threads
+)
 @pytest.mark.parametrize("fault", SEQUENCE_FAULTS)
-def test_the_machine_alone_catches_a_sequence_fault_and_shows_a_short_sequence(fault, profile):
+def test_the_machine_alone_catches_a_sequence_fault_and_shows_a_short_sequence(fault, profile, concurrency):
     fixed = run_suite(
         "-k", "not state_machine", f"--mock-fault={fault}", f"--mock-profile={profile}", timeout=300
     )
     assert fixed.returncode == 0, f"a fixed test caught {fault}: the machine is not needed for it"
-    completed = machine(f"--mock-fault={fault}", f"--mock-profile={profile}", "--hypothesis-profile=quick")
+    completed = machine(
+        f"--mock-fault={fault}",
+        f"--mock-profile={profile}",
+        "--hypothesis-profile=quick",
+        f"--concurrency={concurrency}",
+    )
     assert completed.returncode == 1, completed.stdout[-3000:]
     (rule,) = FAULTS[fault].rules
     verdict = re.search(rf"^{rule}: ad group \S+, after (.+?): ", completed.stdout, re.MULTILINE)
