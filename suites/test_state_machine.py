@@ -276,14 +276,19 @@ def test_state_machine(api, target, verdicts, pytestconfig):
         report_multiple_bugs=False,  # one bug, shown by its shortest sequence
     )
     shown: dict[int, object] = {}
+    tests = []
+    for index, group_id in enumerate(groups):
+        machine = machine_for(api, verdicts, group_id, target.versions, Trail(target.shrink_time))
+        if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
+            machine = hypothesis.seed(pytestconfig.stash[SEED] + index)(machine)
+        # built here, one after the other: building reads the machine's source with ast.parse,
+        # which CPython 3.11 cannot run in two threads at once (SystemError: AST constructor
+        # recursion depth mismatch); running them is thread-safe
+        tests.append(hypothesis.stateful.get_state_machine_test(machine, settings=settings))
 
     def lane(index: int) -> None:
-        machine = machine_for(api, verdicts, groups[index], target.versions, Trail(target.shrink_time))
-        test = hypothesis.stateful.get_state_machine_test(machine, settings=settings)
-        if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
-            test = hypothesis.seed(pytestconfig.stash[SEED] + index)(test)
         try:
-            test()
+            tests[index]()
         finally:
             shown[index] = verdicts.take_shown()
 
