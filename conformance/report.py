@@ -1,7 +1,8 @@
 """``python -m conformance.report run -- [pytest args]``: the conformance run behind ``./run conformance``.
 
 Runs ``pytest suites`` writing reports/junit.xml and reports/allure-results/, then the conformance
-matrix (markdown + HTML), then renders reports/html/ with the pinned Allure 3 generator
+matrix, the response coverage, the version changelog and the drift (markdown, and HTML beside the
+report), then renders reports/html/ with the pinned Allure 3 generator
 (package.json). When the generator cannot be installed the run still succeeds, keeps the
 results, and prints how to render them.
 """
