@@ -181,3 +181,36 @@ def body_of(exchange: Exchange) -> dict | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return body if isinstance(body, dict) else None
+
+
+def _comparable(concept: str, value):
+    """Normalise a shared value: instants for timestamps, numbers as floats."""
+    if concept == "created_at":
+        return rules._instant(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return round(float(value), 6)
+    return value
+
+
+def disagreements(
+    first: schemas.Version,
+    first_body: dict,
+    other: schemas.Version,
+    other_body: dict,
+    concepts: Iterable[str],
+) -> list[rules.Violation]:
+    """XVER-CONSISTENT between two bodies of one ad group in two versions, on the shared concepts
+    given; a status only one of the two enums has cannot be compared."""
+    statuses = set(first.schema["properties"]["status"]["enum"]) & set(
+        other.schema["properties"]["status"]["enum"]
+    )
+    found = []
+    for concept in concepts:
+        a, b = first.shared(first_body, concept), other.shared(other_body, concept)
+        if concept == "status" and not {a, b} <= statuses:
+            continue
+        if _comparable(concept, a) != _comparable(concept, b):
+            found.append(
+                violation("XVER-CONSISTENT", f"{concept}: {first.name} says {a!r}, {other.name} says {b!r}")
+            )
+    return found

@@ -43,15 +43,11 @@ class Branch:
         return all(holds(body, name, condition) for name, condition in self.when)
 
 
-def _mentions(body: dict, word: str) -> bool:
-    return rules._mentions(body, word)
-
-
 def holds(body: dict, name: str, condition: Any) -> bool:
     """One condition of the rules.yaml vocabulary on one field of a body."""
     if name == "goal":
         verb, _, word = str(condition).partition(" ")
-        return _mentions(body, word) == (verb == "mentions")
+        return rules._mentions(body, word) == (verb == "mentions")
     if name not in body:
         return False
     value = body[name]
@@ -130,6 +126,14 @@ def excluded(version: str) -> list[str]:
     ]
 
 
+def requested_version(exchange: Exchange) -> str:
+    """The Api-Version-Date the request sent: a registered version, 'no header' or 'unregistered'."""
+    sent = [value for name, value in exchange.request_headers if name.lower() == VERSION_HEADER]
+    if not sent:
+        return "no header"
+    return sent[0] if len(sent) == 1 and sent[0] in schemas.versions() else "unregistered"
+
+
 def body_version(exchange: Exchange) -> str | None:
     """The version a 200 unpause body answers: the header's registered value, or the default
     without the header; None for anything else (another path, an unregistered value)."""
@@ -139,10 +143,10 @@ def body_version(exchange: Exchange) -> str | None:
         or not exchange.url.split("?")[0].endswith("/unpause")
     ):
         return None
-    sent = [value for name, value in exchange.request_headers if name.lower() == VERSION_HEADER]
-    if not sent:
+    asked = requested_version(exchange)
+    if asked == "no header":
         return schemas.registry_data()["default"]
-    return sent[0] if len(sent) == 1 and sent[0] in schemas.versions() else None
+    return None if asked == "unregistered" else asked
 
 
 class Recorder:

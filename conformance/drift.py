@@ -61,9 +61,10 @@ def error_type(exchange: Exchange) -> str:
 
 def broken_rules(exchange: Exchange) -> set[str]:
     """The rules one answer breaks on its own (no other request needed)."""
-    found = {v.rule for v in checks.json_violations(exchange)}
-    if exchange.status is not None and 400 <= exchange.status < 500:
-        found |= {v.rule for v in checks.error_violations(exchange, "ERR-ENVELOPE", [exchange.status])}
+    if exchange.status is not None and 400 <= exchange.status < 500:  # JSON, and the envelope
+        found = {v.rule for v in checks.error_violations(exchange, "ERR-ENVELOPE", [exchange.status])}
+    else:
+        found = {v.rule for v in checks.json_violations(exchange)}
     version = coverage.body_version(exchange)
     body = checks.body_of(exchange) if version is not None else None
     if version is not None and body is not None:
@@ -78,13 +79,6 @@ def broken_rules(exchange: Exchange) -> set[str]:
 def requested_id(url: str) -> str | None:
     parts = url.split("?")[0].split("/")
     return unquote(parts[-2]) if len(parts) >= 3 and parts[-3] == "ad_groups" else None
-
-
-def request_version(exchange: Exchange) -> str:
-    sent = [value for name, value in exchange.request_headers if name.lower() == coverage.VERSION_HEADER]
-    if not sent:
-        return "no header"
-    return sent[0] if sent[0] in schemas.versions() else "unregistered"
 
 
 @dataclass
@@ -162,7 +156,7 @@ class Mirror:
     def about_request(self, exchange: Exchange) -> str:
         """The rule a status or error-type difference on this request is filed under."""
         headers = [(name.lower(), value) for name, value in exchange.request_headers]
-        if request_version(exchange) == "unregistered":
+        if coverage.requested_version(exchange) == "unregistered":
             return "VER-UNKNOWN-400"
         if ("authorization", f"Bearer {self.main_token}") not in headers:
             return "AUTH-401"
@@ -193,7 +187,7 @@ class Mirror:
         if exchange is None:
             return
         _, template = self.path(exchange.url)
-        version = request_version(exchange)
+        version = coverage.requested_version(exchange)
         for rule, aspect, mine, theirs in differences(exchange, other, self.about_request(exchange)):
             key = (rule, version, aspect, mine, theirs)
             with self.lock:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from conformance import rules, schemas, state
-from conformance.checks import RuleFailure, body_of, json_violations, violation
+from conformance.checks import RuleFailure, body_of, disagreements, json_violations, violation
 from conformance.endpoints import pause_path, unpause_path, version_header
 from conformance.http import Exchange, TargetError, TargetStopped
 from conformance.pytest_plugin import SEED
@@ -96,24 +96,15 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail)
                 )
             self.created_at = self.created_at or created
             name = version or schemas.registry_data()["default"]
-            shape = schemas.versions()[name]
             for other_name, other in self.since_pause.items():
-                if other_name == name:
-                    continue
-                other_shape = schemas.versions()[other_name]
-                for concept in ("id", "status"):
-                    a, b = shape.shared(body, concept), other_shape.shared(other, concept)
-                    both = set(shape.schema["properties"]["status"]["enum"]) & set(
-                        other_shape.schema["properties"]["status"]["enum"]
+                if other_name != name:
+                    found += disagreements(
+                        schemas.versions()[name],
+                        body,
+                        schemas.versions()[other_name],
+                        other,
+                        ("id", "status"),
                     )
-                    if concept == "status" and not {a, b} <= both:
-                        continue
-                    if a != b:
-                        found.append(
-                            violation(
-                                "XVER-CONSISTENT", f"{concept}: {name} says {a!r}, {other_name} said {b!r}"
-                            )
-                        )
             self.since_pause[name] = body
             return found
 
