@@ -24,6 +24,7 @@ class RuleFailure(AssertionError):
         self, violations: list[rules.Violation], exchange: Exchange | None, redact: Redactor, context: str
     ):
         self.violations = violations
+        self.exchange = exchange  # the exchange the verdict is on: the report attaches it first
         ids = sorted({v.rule for v in violations})
         lines = [f"{', '.join(ids)}: {context}"]
         catalogue = rules.catalogue()

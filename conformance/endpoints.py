@@ -26,3 +26,8 @@ def pause_path(group_id: str) -> str:
 def version_header(version: str | None, name: str = VERSION_HEADER) -> dict[str, str]:
     """The Api-Version-Date header for ``version``; none at all for None (the default shape)."""
     return {} if version is None else {name: version}
+
+
+def read_path(group_id: str) -> str:
+    """GET /ad_groups/{id}: the API's read (known from its SDKs), used by the census only."""
+    return f"/ad_groups/{segment(group_id)}"

@@ -247,7 +247,7 @@ class ApiClient:
         )
         self.timeout = timeout
         self.local = threading.local()
-        self.counts = {"unpause": 0, "pause": 0, "other": 0}  # requests sent, by kind
+        self.counts = {"unpause": 0, "pause": 0, "read": 0, "other": 0}  # requests sent, by kind
         self.count_lock = threading.Lock()
         self.paused_until = 0.0  # a 429's Retry-After holds every request of the run until then
         # under xdist, the workers' clients share the pause through this file (epoch seconds)
@@ -260,6 +260,7 @@ class ApiClient:
         self.last_failure = ""
         self.observers: list[Callable[[Exchange], None]] = []  # told of every answered exchange
         self.mirror = None  # drift.Mirror: every request is sent to a second target too
+        self.last_seen = None  # census.LastSeen, when the plugin made this client
 
     @property
     def auth(self) -> dict[str, str]:
@@ -390,12 +391,14 @@ class ApiClient:
 
 
 def request_kind(method: str, url: str) -> str:
-    """unpause, pause or other: how the run's requests are counted."""
+    """unpause, pause, read (GET /ad_groups/{id}) or other: how the run's requests are counted."""
     path = url.split("?", 1)[0].rstrip("/")
     if method == "POST" and path.endswith("/unpause"):
         return "unpause"
     if method == "POST" and path.endswith("/pause"):
         return "pause"
+    if method == "GET" and path.rsplit("/", 2)[-2:-1] == ["ad_groups"]:
+        return "read"
     return "other"
 
 

@@ -3,6 +3,7 @@ profiles, allure labels (version → area → rule), attachments and the finding
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -11,9 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ import allure
 import hypothesis
 import pytest
 
-from conformance import __version__, coverage, drift, rules, state
+from conformance import __version__, census, coverage, drift, engines, rules, state
 from conformance.checks import JUDGED_ON_EVERY_RESPONSE, RuleFailure, Verdicts
 from conformance.http import ApiClient, Redactor, TargetError, TargetStopped
 from conformance.report import note_sections
@@ -102,6 +101,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # one target shared by every worker: the controller (or the only process) learns each group's
     # status before any test and restores it after the last (pytest_sessionfinish); an unreachable
     # target is left to the api fixture, which says so once
+    if target.dry_run:
+        return  # not a request: the plan is printed after collection (dry_run_plan)
     shared = not target.embedded and not hasattr(config, "workerinput")
     if shared and target.restore and reachable(target.base_url, target.timeout) is None:
         client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS], config)
@@ -136,6 +137,8 @@ def make_client(
     )
     if token is None:  # the target's client: the coverage is of the target's bodies
         client.observers.append(config.stash[COVERAGE].observe)
+    client.last_seen = census.LastSeen()  # what each group is now, for a restore that failed
+    client.observers.append(client.last_seen.observe)
     return client
 
 
@@ -195,15 +198,52 @@ def take_census(
     key: pytest.StashKey[dict] = BEFORE,
     who: str = "",
 ) -> None:
-    """Each group's status before the run, into ``key``; ``who`` names a second target in the notes."""
+    """Each group's status before the run, into ``key``; ``who`` names a second target in the notes.
+    A status the census cannot know is said at once, before the first test."""
     target = config.stash[TARGET]
-    before = state.census(client, group_ids or target.ad_group_ids, target.concurrency)
+    declared = target.declared if not who else {}
+    before, check = census.census(
+        client, group_ids or target.ad_group_ids, target.concurrency, declared, target.use_pause
+    )
     config.stash[key] = before
     verdicts = config.stash[VERDICTS]
+    if check is not None:
+        verdicts.note("census", who + "updated_at", f"{who}what updated_at tells: {check.how}")
     for was in before.values():
         verdicts.note(
             "census", who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
         )
+    unknown = [was for was in before.values() if was.status is None]
+    if unknown:
+        lines = [
+            f"census: {who}status before the run UNKNOWN for {len(unknown)} ad group(s): none will be "
+            "paused or unpaused at the end, and the run will fail (exit 6); declare a status you know "
+            "with --ad-group-status ID=STATUS"
+        ]
+        if check is not None and not check.trusted:
+            lines.append(f"  what updated_at tells: {check.how}")
+        lines += [f"  {was.group_id}: {was.how}" for was in unknown]
+        say(config, lines)
+
+
+def say(config: pytest.Config, lines: list[str]) -> None:
+    """Lines to the terminal now, past output capturing (a census can run inside a fixture)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.ensure_newline()
+        for line in lines:
+            reporter.write_line(line, red=True, bold=True)
+
+
+def say_plain(config: pytest.Config, lines: list[str]) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        for line in lines:
+            reporter.write_line(line)
 
 
 def restore_groups(
@@ -214,7 +254,7 @@ def restore_groups(
         return
     del config.stash[key]
     verdicts = config.stash[VERDICTS]
-    for restored in state.restore(client, before, config.stash[TARGET].concurrency):
+    for restored in census.restore(client, before, config.stash[TARGET].concurrency, client.last_seen):
         kind = "restored" if restored.ok else "restore-failed"
         verdicts.note(kind, who + restored.group_id, who + restored.line())
 
@@ -315,96 +355,52 @@ def property_shard() -> tuple[int, int]:
     return (0, 1)
 
 
-class PropertyRun:
-    """One property-based test's cases, run by hypothesis, with the suite's bounds.
-
-    - Shards: under xdist (-n N) each property test is N items; within an item, ``--concurrency``
-      threads each run their own hypothesis engine (thread-safe since hypothesis 6.136) over a share
-      of the cases, from the printed seed + the shard's index, so requests overlap on a remote target.
-    - Each distinct input is sent once: hypothesis re-runs inputs while shrinking and replays the
-      failing one; the recorded outcome answers instead of another request.
-    - Shrinking is capped: ``--shrink-time`` seconds after the first failure, an input not seen
-      before passes without a request, so the shrinker settles on the smallest failure found so far.
-    - A target error stops the test at once (TargetStopped), neither shrinking nor generating."""
-
-    def __init__(self, shrink_time: float):
-        self.shrink_time = shrink_time
-        self.outcomes: dict[str, BaseException | None] = {}
-        self.first_failure: float | None = None
-        self.lock = threading.Lock()
-
-    def guard(self, body):
-        def guarded(**kwargs):
-            key = repr(sorted(kwargs.items()))
-            with self.lock:
-                known = key in self.outcomes
-                capped = (
-                    self.first_failure is not None
-                    and time.monotonic() - self.first_failure > self.shrink_time
-                )
-                outcome = self.outcomes.get(key)
-            if known:
-                if outcome is not None:
-                    raise outcome
-                return
-            if capped:
-                return  # past the cap: no new request, so this candidate is not a smaller failure
-            try:
-                body(**kwargs)
-            except TargetError as error:
-                raise TargetStopped(error) from None
-            except Exception as error:
-                with self.lock:
-                    self.outcomes[key] = error.with_traceback(None)
-                    self.first_failure = self.first_failure or time.monotonic()
-                raise
-            with self.lock:
-                self.outcomes[key] = None
-
-        return guarded
-
-
 @pytest.fixture
 def run_property(
     pytestconfig: pytest.Config, target: Target, verdicts: Verdicts, property_shard: tuple[int, int]
 ):
     """``run_property(body, **strategies)``: runs ``body`` under ``@given(**strategies)`` with the
-    run's number of cases (--max-examples, else the profile's), sharded over xdist workers and
-    ``--concurrency`` threads, each distinct input sent once, shrinking capped (PropertyRun)."""
+    run's number of cases (--max-examples, else the profile's), with the suite's bounds:
+
+    - Shards: under xdist (-n N) each property test is N items; within an item, ``--concurrency``
+      threads each run their own hypothesis engine (thread-safe since hypothesis 6.136; the rest is
+      engines.prepare's) over a share of the cases, from the printed seed + the shard's index.
+    - Each distinct input is sent once, shrinking is capped, a target error stops the test at once
+      (engines.Memory)."""
 
     def run(body, **strategies) -> None:
         index, count = property_shard
         total = target.max_examples or hypothesis.settings.default.max_examples
         mine = max(1, math.ceil(total / count))
         threads = max(1, min(target.concurrency, mine))
-        shared = PropertyRun(target.shrink_time)
+        memory = engines.Memory(target.shrink_time)
 
-        def shard(number: int):
-            test = hypothesis.given(**strategies)(shared.guard(body))
+        def guarded():
+            # a function per shard: hypothesis keeps state on the test function it is given
+            def guarded_body(**kwargs):
+                memory.run(repr(sorted(kwargs.items())), body, kwargs)
+
+            return guarded_body
+
+        def shard(number: int) -> None:
+            test = hypothesis.given(**strategies)(guarded())
             cases = mine // threads + (1 if number < mine % threads else 0)
             test = hypothesis.settings(max_examples=max(1, cases))(test)
             if count > 1 or threads > 1:
                 test = hypothesis.seed(pytestconfig.stash[SEED] + index * threads + number)(test)
-            try:
-                test()
-            finally:
-                shown = verdicts.take_shown()
-                if shown is not None:
-                    shown_by_shard[number] = shown
+            test()
 
-        shown_by_shard: dict[int, object] = {}
-        if threads == 1:
-            shard(0)
-            return
-        with ThreadPoolExecutor(threads, thread_name_prefix="property-shard") as pool:
-            futures = [pool.submit(shard, number) for number in range(threads)]
-            errors = [future.exception() for future in futures]
-        failed = [(n, e) for n, e in enumerate(errors) if e is not None]
-        if failed:
-            # a rule verdict before a target error, before anything else: the first shard's of each
-            number, error = min(failed, key=lambda f: (not isinstance(f[1], RuleFailure), f[0]))
-            verdicts.local.shown = shown_by_shard.get(number)
-            raise error
+        shown: dict[int, object] = {}
+        _, chosen = engines.fan_out(
+            shard,
+            range(threads),
+            threads,
+            after=lambda number: shown.__setitem__(number, verdicts.take_shown()),
+        )
+        if chosen is not None:
+            number, error = chosen
+            verdicts.local.shown = shown.get(number)
+            raise engines.verdict_first(error)
 
     return run
 
@@ -465,6 +461,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # as it is, so against a shared target no pause of a state test lands inside another
             # test's before/after comparison
             item.add_marker(pytest.mark.xdist_group("examples"))
+    target = config.stash.get(TARGET, None)
+    if target is not None and target.dry_run:
+        files = {Path(str(item.fspath)).name for item in items}
+        where = shown_url(target.base_url) if target.base_url else "the embedded mock"
+        say_plain(
+            config,
+            census.plan(
+                where,
+                target.ad_group_ids,
+                target.versions,
+                files,
+                target.declared,
+                target.use_pause,
+                target.restore,
+                target.concurrency,
+            ),
+        )
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
 
 
 OUTCOMES = pytest.StashKey[list]()
@@ -472,7 +487,9 @@ FINDINGS = pytest.StashKey[list]()
 NOTES = pytest.StashKey[list]()  # census, not exercised, restored: {"kind", "group", "text"}
 
 
-def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor) -> None:
+def redact_report(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor
+) -> None:
     """The last line of defence: no secret in tracebacks, falsifying examples or captured output.
 
     Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
@@ -480,6 +497,11 @@ def redact_report(report: pytest.TestReport, call: pytest.CallInfo, redact: Reda
     verdict = verdict_text(error) if error is not None else None
     if verdict is not None:
         report.longrepr = redact(verdict)  # the verdict alone: the traceback is the suite's, not news
+    elif error is not None and report.failed and "api" in getattr(item, "fixturenames", ()):
+        report.longrepr = (
+            "SUITE ERROR: raised inside the conformance suite, not a verdict on the target "
+            f"(exit {EXIT_SUITE_ERROR}); please report it with the traceback below\n\n{report.longrepr}"
+        )
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:
@@ -499,13 +521,38 @@ def leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
+SUITE_ERROR = "suite-error"  # a test's outcome when the suite itself raised: no verdict on the target
+# exit statuses of a run that is no verdict (pytest's own: 0 passed, 1 failed, 2 interrupted,
+# 3 internal error, 4 usage error, 5 no tests)
+EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a rule or the target
+EXIT_NOT_RESTORED = 6  # an ad group's status before the run is unknown, or its restore failed
+
+
+def raised_by_suite(error: BaseException) -> bool:
+    """Neither a rule verdict nor a target error (inside whatever groups hypothesis wraps them in)."""
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    return not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found)
+
+
+def suite_error_line(error: BaseException) -> str:
+    """The first line of each exception the suite raised (none for a verdict or a target error)."""
+    if not raised_by_suite(error):
+        return ""
+    return "; ".join(
+        dict.fromkeys(
+            f"{type(leaf).__name__}: {str(leaf).strip().splitlines()[0] if str(leaf).strip() else ''}"
+            for leaf in leaves(error)
+        )
+    )
+
+
 def verdict_text(error: BaseException) -> str | None:
     """What a failure shows: each rule verdict (rule, level, quote, violations, curl, response, and
     hypothesis's falsifying example where there is one), and a target error as one line. None for
     anything else: an error in the suite itself keeps its traceback."""
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
-    if not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found):
+    if raised_by_suite(error):
         return None
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
     targets = [leaf for leaf in found if isinstance(leaf, TargetError)]
     if targets and len(targets) == len(found):
         return f"TargetError: {targets[0]}"
@@ -524,7 +571,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Innermost: redacts before allure-pytest and junitxml read the report, attaches exchanges."""
     report = yield
     if VERDICTS in item.config.stash:
-        redact_report(report, call, item.config.stash[VERDICTS].redact)
+        redact_report(item, report, call, item.config.stash[VERDICTS].redact)
     client, shown = item.config.stash.get(CLIENT, None), None
     if report.when == "call" and VERDICTS in item.config.stash:
         shown = item.config.stash[VERDICTS].take_shown()
@@ -582,6 +629,8 @@ class OutcomeRecorder:
             report.conformance_notes = verdicts.notes[self.notes_reported :]
             self.notes_reported = len(verdicts.notes)
         if report.when == "call" or report.failed or report.skipped:
+            # a conformance test (the suites' tests all use the target's client), not a self-test
+            conformance_test = call.excinfo is not None and "api" in getattr(item, "fixturenames", ())
             broken = []
             if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
                 broken = sorted({v.rule for v in call.excinfo.value.violations})
@@ -591,8 +640,13 @@ class OutcomeRecorder:
             report.conformance_outcome = {
                 "test": item.nodeid,
                 "when": report.when,
-                "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
+                "outcome": "xfailed"
+                if hasattr(report, "wasxfail")
+                else SUITE_ERROR
+                if report.failed and conformance_test and raised_by_suite(call.excinfo.value)
+                else report.outcome,
                 "rules": broken,
+                "error": suite_error_line(call.excinfo.value) if conformance_test else "",
                 "version": version_of(item),
                 "requests_so_far": client.count if client else 0,
                 "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
@@ -627,7 +681,7 @@ class OutcomeRecorder:
 
     @property
     def requests_by_kind(self) -> dict[str, int]:
-        total = {"unpause": 0, "pause": 0, "other": 0}
+        total = {"unpause": 0, "pause": 0, "read": 0, "other": 0}
         for counts in self.requests_by_process.values():
             for kind, number in counts.items():
                 total[kind] = total.get(kind, 0) + number
@@ -716,6 +770,22 @@ def write_allure_context(config: pytest.Config, directory: Path) -> None:
         (directory / "executor.json").write_text(redact(json.dumps(executor)), encoding="utf-8")
 
 
+def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
+    """A run that passed or failed on the rules is no verdict when an ad group was not left as
+    found (EXIT_NOT_RESTORED) or the suite itself raised (EXIT_SUITE_ERROR); a dry run sent nothing."""
+    config = session.config
+    target = config.stash.get(TARGET, None)
+    if target is not None and target.dry_run and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        exitstatus = pytest.ExitCode.OK
+    elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if any(note["kind"] == "restore-failed" for note in config.stash.get(NOTES, [])):
+            exitstatus = EXIT_NOT_RESTORED
+        elif any(o["outcome"] == SUITE_ERROR for o in config.stash.get(OUTCOMES, [])):
+            exitstatus = EXIT_SUITE_ERROR
+    session.exitstatus = exitstatus
+    return int(exitstatus)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
@@ -748,6 +818,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # notes made outside any test (the controller's census, this restore) reach no report
         config.stash.setdefault(NOTES, []).extend(verdicts.notes[recorder.notes_reported :])
         recorder.notes_reported = len(verdicts.notes)
+    exitstatus = final_exit_status(session, exitstatus)
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir and TARGET in config.stash:
         write_allure_context(config, Path(alluredir))
@@ -780,8 +851,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         kinds = recorder.requests_by_kind
         terminalreporter.write_line(
             f"requests: {recorder.requests} (unpause {kinds['unpause']}, pause {kinds['pause']}, "
-            f"other {kinds['other']})"
+            f"read {kinds['read']}, other {kinds['other']})"
         )
+    errors = [o for o in config.stash.get(OUTCOMES, []) if o["outcome"] == SUITE_ERROR]
+    if errors:
+        terminalreporter.section(
+            f"SUITE ERRORS: raised inside the suite, not verdicts on the target (exit {EXIT_SUITE_ERROR})",
+            red=True,
+        )
+        for outcome in errors:
+            terminalreporter.write_line(f"{outcome['test']} ({outcome['when']}): {outcome.get('error', '')}")
     run_coverage = config.stash.get(RUN_COVERAGE, None)
     if run_coverage and run_coverage["bodies"]:
         terminalreporter.write_line(coverage.summary_line(run_coverage))

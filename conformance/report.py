@@ -32,7 +32,13 @@ CHANGELOG_MD = REPORTS / "version-changelog.md"
 DRIFT_MD = REPORTS / "drift.md"
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
-CELL = {"failed": "failed", "advisory": "advisory", "passed": "passed", None: "not exercised"}
+CELL = {
+    "failed": "failed",
+    "advisory": "advisory",
+    "passed": "passed",
+    "suite error": "suite error",
+    None: "not exercised",
+}
 
 
 def run_suites(pytest_args: list[str]) -> int:
@@ -56,9 +62,18 @@ def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
     catalogue = rules.catalogue()
     versions = sorted({v for rule in catalogue.values() for v in rule.versions})
     cells: dict[str, dict[str, str | None]] = {rule_id: dict.fromkeys(versions) for rule_id in catalogue}
-    rank = {None: 0, "passed": 1, "advisory": 2, "failed": 3}
+    # a suite error judged nothing: it shows only where no test gave the rule a verdict
+    rank = {None: 0, "suite error": 0.5, "passed": 1, "advisory": 2, "failed": 3}
     for outcome in verdicts.get("outcomes", []):
         if outcome["when"] != "call" or outcome["outcome"] == "skipped":
+            continue
+        if outcome["outcome"] == "suite-error":
+            for rule_id in outcome["declared"]:
+                for version in [outcome["version"]] if outcome["version"] in versions else versions:
+                    if version in catalogue[rule_id].versions:
+                        cells[rule_id][version] = max(
+                            cells[rule_id][version], "suite error", key=lambda s: rank[s]
+                        )
             continue
         broken = set(outcome["rules"])
         bad = "advisory" if outcome["outcome"] == "xfailed" else "failed"
@@ -97,7 +112,7 @@ def marks(
 # the run's notes that are no verdict, as the matrix shows them: kind -> heading
 NOTE_HEADINGS = {
     "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
-    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them",
+    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
     "restored": "Ad groups restored to their status before the run",
 }
 
@@ -138,6 +153,7 @@ def matrix_html(
         "failed": "#ffcdd2",
         "advisory": "#fff3c4",
         "not exercised": "#eeeeee",
+        "suite error": "#d1c4e9",
         "n/a": "#fff",
     }
     rows = []
@@ -205,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pytest_args = [a for a in args.pytest_args if a != "--"]
     status = run_suites(pytest_args) if args.command == "run" else 0
-    if status not in (0, 1) or not VERDICTS.exists():
-        return status  # usage error, internal error or interrupted: no report to build
+    if status not in (0, 1, 3, 6) or not VERDICTS.exists():
+        return status  # usage error, interrupted, or pytest's own internal error: no report to build
     verdicts = json.loads(VERDICTS.read_text(encoding="utf-8"))
     cells = matrix(verdicts)
     notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}

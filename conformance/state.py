@@ -1,45 +1,34 @@
 """What the suite knows and changes about each configured ad group.
 
 - ``obtain``: a 200 unpause body of a group in a version, by the cheapest honest route (unpause;
-  where that answers 409, pause then unpause), or the reason it cannot be had (not exercised).
+  where that is refused (409, 422), pause then unpause), or the reason it cannot be had (not exercised).
 - ``Specimens``: those bodies, fetched once per (group, version) and judged by every body rule.
-- ``census`` / ``restore``: each group's status before the run, and putting it back at the end.
 
-The docs say nothing of unpausing a group that is not paused: 200 (idempotent) and 409 with the
-error envelope (the SDKs' conflict) are both correct readings, and nothing here treats either as
-a failure.
+The docs say nothing of unpausing a group that is not paused, or one whose state allows no
+change (rejected, say): 200 (idempotent, status unchanged) and a refusal with the error envelope
+are both correct readings, and nothing here treats either as a failure. A refusal is 409 (the
+SDKs' conflict, the newest SDK's one typed error for unpause) or 422 (unprocessable, which the
+SDKs map too). 400 is not one: the pages give it to an unrecognized version, and reading it as a
+state refusal would hide a server that rejects a version it documents.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
-from conformance import rules
+from conformance import engines, rules
 from conformance.checks import body_of, error_violations, json_violations, violation
 from conformance.endpoints import VERSION_HEADER, pause_path, unpause_path, version_header
-from conformance.http import ApiClient, Exchange, TargetError
+from conformance.http import ApiClient, Exchange
 
-CONFLICT = 409
-
-
-def each(concurrency: int, function: Callable, items: Iterable) -> list:
-    """``function`` over ``items``, ``concurrency`` at a time, results in order: for requests to
-    different ad groups, which cannot interfere (each group's own requests stay in sequence)."""
-    items = list(items)
-    if concurrency <= 1 or len(items) <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix="per-group") as pool:
-        return list(pool.map(function, items))
+# the statuses that refuse a state change the group's state does not allow (see the docstring)
+REFUSALS = (409, 422)
+PAUSED, ACTIVE = "paused", "active"
 
 
-# how close to the answer's Date an updated_at must be for the census to read "this unpause
-# changed the group": a transition stamps updated_at with the server's now
-TRANSITION_WINDOW = timedelta(seconds=10)
+def refused(exchange: Exchange) -> bool:
+    return exchange.status in REFUSALS
 
 
 @dataclass
@@ -64,8 +53,8 @@ class Obtained:
 
 
 def conflict_violations(exchange: Exchange) -> list[rules.Violation]:
-    """A 409 is a correct answer to a state conflict; its body must still be the error envelope."""
-    return error_violations(exchange, "ERR-ENVELOPE", [CONFLICT])
+    """A refusal (409, 422) is a correct answer to a state conflict; its body must be the envelope."""
+    return error_violations(exchange, "ERR-ENVELOPE", REFUSALS)
 
 
 def obtain(
@@ -77,9 +66,9 @@ def obtain(
     may_pause: bool,
     header_name: str = VERSION_HEADER,
 ) -> Obtained:
-    """Unpause ``group_id`` asking for ``version``; where that answers 409, pause and unpause again.
+    """Unpause ``group_id`` asking for ``version``; where that is refused, pause and unpause again.
 
-    Any answer but 200 or 409 breaks ``status_rule``; a 409 without the envelope breaks
+    Any answer but 200 or a refusal breaks ``status_rule``; a refusal without the envelope breaks
     ERR-ENVELOPE; a group whose pause is refused too cannot be exercised, and says why."""
     result = Obtained(group_id, version)
     headers = {**api.auth, **version_header(version, header_name)}
@@ -88,42 +77,45 @@ def obtain(
     if first.status == 200:
         result.exchange = first
         return result
-    conflict = first.status == CONFLICT
+    conflict = refused(first)
     if conflict:
         result.violations += conflict_violations(first)
     else:
         # a violation, reported; pausing first may still give the body rules a body to judge
         result.violations += json_violations(first)
-        result.violations.append(violation(status_rule, f"unpause answered {first.status}, not 200 or 409"))
+        result.violations.append(
+            violation(status_rule, f"unpause answered {first.status}, not 200, 409 or 422")
+        )
     if not may_pause:
         if conflict:
             result.not_exercised = (
-                "unpause answered 409 (not paused) and --no-use-pause forbids pausing it first"
+                f"unpause answered {first.status} (not paused) and --no-use-pause forbids pausing it first"
             )
         return result
     paused = api.post(pause_path(group_id), headers=api.auth)
     result.route.append(paused)
     if paused.status != 200:
-        result.violations += (
-            conflict_violations(paused) if paused.status == CONFLICT else json_violations(paused)
-        )
-        if conflict and paused.status == CONFLICT:
+        result.violations += conflict_violations(paused) if refused(paused) else json_violations(paused)
+        if conflict and refused(paused):
             result.not_exercised = (
-                "unpause and pause both answer 409: neither paused nor active (rejected, say), "
-                "so no 200 unpause can be had"
+                f"unpause and pause both refused ({first.status}, {paused.status}): neither paused "
+                "nor active (rejected, say), so no 200 unpause can be had"
             )
         elif conflict:
-            result.not_exercised = f"unpause answered 409 and the pause to retry it answered {paused.status}"
+            result.not_exercised = (
+                f"unpause answered {first.status} and the pause to retry it answered {paused.status}"
+            )
         return result
     second = api.post(unpause_path(group_id), headers=headers)
     result.route.append(second)
     if second.status == 200:
         result.exchange = second
-    elif second.status == CONFLICT and (body_of(paused) or {}).get("status") == "paused":
+    elif refused(second) and (body_of(paused) or {}).get("status") == "paused":
         result.violations += conflict_violations(second)
         result.violations.append(
             violation(
-                "BEH-ACTIVATES", "pause reported 'paused', then unpause answered 409 instead of activating"
+                "BEH-ACTIVATES",
+                f"pause reported 'paused', then unpause answered {second.status} instead of activating",
             )
         )
     else:
@@ -136,7 +128,7 @@ def obtain(
 
 def pause_first(api: ApiClient, group_id: str) -> Obtained:
     """Set-up: bring a group to paused, known from a 200 pause reporting 'paused'. Where pause
-    answers 409 (the conflict reading: it is not active), unpause it and pause again. ``exchange``
+    is refused (the conflict reading: it is not active), unpause it and pause again. ``exchange``
     is that 200 pause; ``not_exercised`` says why the group cannot be paused."""
     result = Obtained(group_id, None)
     for attempt in range(2):
@@ -153,7 +145,7 @@ def pause_first(api: ApiClient, group_id: str) -> Obtained:
         if paused.status == 200:
             result.not_exercised = f"pause answered 200 with status {status!r}: this group cannot be paused"
             return result
-        if paused.status != CONFLICT:
+        if not refused(paused):
             result.violations += json_violations(paused)
             result.not_exercised = f"pause answered {paused.status}, so it cannot be set up as paused"
             return result
@@ -163,16 +155,14 @@ def pause_first(api: ApiClient, group_id: str) -> Obtained:
             result.route.append(unpaused)
             if unpaused.status != 200:
                 result.violations += (
-                    conflict_violations(unpaused)
-                    if unpaused.status == CONFLICT
-                    else json_violations(unpaused)
+                    conflict_violations(unpaused) if refused(unpaused) else json_violations(unpaused)
                 )
                 result.not_exercised = (
-                    f"pause answered 409 and unpause {unpaused.status}: neither paused nor active "
+                    f"pause refused ({paused.status}) and unpause {unpaused.status}: neither paused nor active "
                     "(rejected, say), so it cannot be set up as paused"
                 )
                 return result
-    result.not_exercised = "pause answered 409 twice, once after a 200 unpause"
+    result.not_exercised = "pause refused twice, once after a 200 unpause"
     return result
 
 
@@ -190,15 +180,16 @@ def first_pausable(api: ApiClient, group_ids: list[str]) -> Obtained:
 def burst(
     api: ApiClient, group_id: str, headers: dict[str, str], calls: int
 ) -> tuple[list[Exchange], list[rules.Violation]]:
-    """``calls`` unpauses of one group at once: each answers 200 or 409 with the envelope, never
+    """``calls`` unpauses of one group at once: each answers 200 or a refusal with the envelope, never
     anything else (BEH-CONCURRENT)."""
-    with ThreadPoolExecutor(calls) as pool:
-        exchanges = list(pool.map(lambda _: api.post(unpause_path(group_id), headers=headers), range(calls)))
+    exchanges = engines.run_all(
+        lambda _: api.post(unpause_path(group_id), headers=headers), range(calls), calls
+    )
     found = []
     for exchange in exchanges:
-        if exchange.status not in (200, CONFLICT):
+        if exchange.status != 200 and not refused(exchange):
             found.append(violation("BEH-CONCURRENT", f"a concurrent unpause answered {exchange.status}"))
-        elif exchange.status == CONFLICT:
+        elif refused(exchange):
             found += conflict_violations(exchange)
     return exchanges, found
 
@@ -226,7 +217,9 @@ class Specimens:
                 def fetch(group: str) -> Obtained:
                     return obtain(self.api, group, version, status_rule=status_rule, may_pause=self.may_pause)
 
-                for group, obtained in zip(missing, each(self.concurrency, fetch, missing), strict=True):
+                for group, obtained in zip(
+                    missing, engines.run_all(fetch, missing, self.concurrency), strict=True
+                ):
                     self.seen[(group, version)] = obtained
             found = self.seen[key]
         if found.exchange is None and found.not_exercised is None:
@@ -246,107 +239,3 @@ class Specimens:
         """A 200 the census already has: the first test to need it sends nothing."""
         with self.lock:
             self.seen.setdefault((obtained.group_id, obtained.version), obtained)
-
-
-# -- before and after the run ---------------------------------------------------------------
-
-PAUSED, ACTIVE, NOT_PAUSED = "paused", "active", "not paused"
-
-
-@dataclass
-class Before:
-    group_id: str
-    status: str | None  # paused, active, not paused (a 409), another status, or None: unknown
-    how: str  # how the census read it
-    first: Obtained | None = None  # the census's unpause (no header): VER-DEFAULT's specimen
-
-
-def _server_now(exchange: Exchange) -> datetime:
-    date = exchange.header("date")
-    if date:
-        try:
-            parsed = parsedate_to_datetime(date)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        except (TypeError, ValueError, IndexError):
-            pass
-    return datetime.now(UTC)
-
-
-def census(api: ApiClient, group_ids: list[str], concurrency: int = 1) -> dict[str, Before]:
-    """Each group's status before the run, from one unpause without a version header each.
-
-    There is no read on this endpoint, so: a 409 means it was not paused (the conflict reading); a
-    200 reporting 'active' whose updated_at is the answer's Date (within 10 s) means this unpause
-    activated it, so it was paused; a 200 'active' with an older updated_at means it was active
-    already; any other status is what it was (unpause does not change a rejected group)."""
-    found = {}
-    for group_id in group_ids:
-        try:
-            first = api.post(unpause_path(group_id), headers=api.auth)
-        except TargetError as error:
-            found[group_id] = Before(group_id, None, f"no usable answer: {error}")
-            continue
-        obtained = Obtained(group_id, None, exchange=first if first.status == 200 else None, route=[first])
-        body = body_of(first) or {}
-        if first.status == CONFLICT:
-            found[group_id] = Before(group_id, NOT_PAUSED, "unpause answered 409", obtained)
-        elif first.status != 200 or not isinstance(body.get("status"), str):
-            found[group_id] = Before(group_id, None, f"unpause answered {first.status}", obtained)
-        elif body["status"] == ACTIVE:
-            updated = rules._instant(body.get("updated_at"))
-            moved = updated is not None and abs(_server_now(first) - updated) <= TRANSITION_WINDOW
-            found[group_id] = Before(
-                group_id,
-                PAUSED if moved else ACTIVE,
-                "updated_at moved to the time of this unpause" if moved else "updated_at did not move",
-                obtained,
-            )
-        else:
-            found[group_id] = Before(
-                group_id, body["status"], f"unpause reported {body['status']!r}", obtained
-            )
-    return found
-
-
-@dataclass
-class Restored:
-    group_id: str
-    wanted: str
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        mark = "restored" if self.ok else "RESTORE FAILED"
-        return f"{mark}: {self.group_id} -> {self.wanted} ({self.detail})"
-
-
-def restore(api: ApiClient, before: dict[str, Before], concurrency: int = 1) -> list[Restored]:
-    """Put every group back as the census found it: pause the ones that were paused, unpause the
-    ones that were active (a test may have stopped between its pause and its unpause). A group
-    whose status the suite cannot set (rejected) or did not learn is left alone, and said so."""
-
-    def put_back(was: Before) -> Restored | None:
-        group_id = was.group_id
-        if was.status == PAUSED:
-            action, path, accept = "pause", pause_path(group_id), PAUSED
-        elif was.status in (ACTIVE, NOT_PAUSED):
-            action, path, accept = "unpause", unpause_path(group_id), None
-        elif was.status is None:
-            return Restored(group_id, "unknown", False, f"status before the run unknown: {was.how}")
-        else:
-            return Restored(group_id, was.status, True, "no request: unpause and pause leave it as it is")
-        try:
-            exchange = api.post(path, headers=api.auth)
-        except TargetError as error:
-            return Restored(group_id, was.status, False, f"{action}: {error}")
-        status = (body_of(exchange) or {}).get("status")
-        if exchange.status == 200 and (accept is None or status == accept):
-            return Restored(group_id, was.status, True, f"{action} answered 200, status {status!r}")
-        if exchange.status == CONFLICT:
-            # the conflict reading: unpause of a group that is not paused, pause of one that is not active
-            return Restored(group_id, was.status, True, f"{action} answered 409: it already is")
-        return Restored(
-            group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
-        )
-
-    return each(concurrency, put_back, before.values())

@@ -60,6 +60,8 @@ class Target:
     compare_base_url: str | None = None  # a second target every request is mirrored to (drift)
     compare_token: str = field(default="", repr=False)
     compare_ad_group_ids: list[str] = field(default_factory=list)  # paired in order with ad_group_ids
+    declared: dict[str, str] = field(default_factory=dict)  # ad group -> its status, as the user knows it
+    dry_run: bool = False  # print the state-changing requests the run would send, and send none
 
     @property
     def embedded(self) -> bool:
@@ -78,6 +80,20 @@ def add_options(parser: pytest.Parser) -> None:
         action="append",
         default=None,
         help="an ad group the suite may unpause and pause, repeatable (env CONFORMANCE_AD_GROUP_IDS)",
+    )
+    group.addoption(
+        "--ad-group-status",
+        action="append",
+        default=[],
+        metavar="ID=STATUS",
+        help="the status an --ad-group-id has before the run, as you know it (e.g. adgrp_1=paused), "
+        "repeatable: the census reads nothing for it and the restore puts it back to that",
+    )
+    group.addoption(
+        "--dry-run",
+        action="store_true",
+        default=False,
+        help="print, per ad group, every state-changing request the run would send, and send no request",
     )
     group.addoption(
         "--api-version",
@@ -240,6 +256,7 @@ def resolve(config: pytest.Config) -> Target:
                 "the ad groups the suite may unpause and pause"
             )
     ids = list(dict.fromkeys(ids))
+    declared = declared_statuses(option("ad_group_status"), ids)
     compare_url, compare_token, compare_ids = resolve_compare(config, ids, allowed)
     return Target(
         base_url=base_url,
@@ -264,7 +281,31 @@ def resolve(config: pytest.Config) -> Target:
         compare_base_url=compare_url,
         compare_token=compare_token,
         compare_ad_group_ids=compare_ids,
+        declared=declared,
+        dry_run=option("dry_run"),
     )
+
+
+def declared_statuses(values: list[str], ids: list[str]) -> dict[str, str]:
+    """``--ad-group-status ID=STATUS`` values: each of a configured group, with a documented status."""
+    statuses = {
+        s for version in schemas.versions().values() for s in version.schema["properties"]["status"]["enum"]
+    }
+    declared = {}
+    for value in values:
+        group_id, sep, status = value.rpartition("=")
+        if not sep or not group_id:
+            raise pytest.UsageError(f"--ad-group-status {value!r} is not ID=STATUS")
+        if group_id not in ids:
+            raise pytest.UsageError(
+                f"--ad-group-status names {group_id!r}, which is not an --ad-group-id of the run"
+            )
+        if status not in statuses:
+            raise pytest.UsageError(
+                f"--ad-group-status {value!r}: {status!r} is not a documented status ({', '.join(sorted(statuses))})"
+            )
+        declared[group_id] = status
+    return declared
 
 
 def resolve_compare(

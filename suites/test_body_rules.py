@@ -11,7 +11,7 @@ def test_body_rule(specimens, target, verdicts, tolerance, version, rule_id):
     """One rule of the catalogue on the 200 body of every configured ad group, in one version.
 
     Each (group, version) body is obtained once (specimens.unpause: unpause, or pause then unpause
-    where unpause answers 409) and judged by every body rule; a group no route brings to a 200 is
+    where unpause is refused) and judged by every body rule; a group no route brings to a 200 is
     not exercised."""
     shape = schemas.versions()[version]
     attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]

@@ -4,8 +4,9 @@ shrinks a failure to the shortest sequence that shows it.
 
 The model is the group's status (paused or active) and the answers the docs allow in each state:
 unpausing a paused group answers 200 and active (BEH-ACTIVATES); unpausing an active one answers
-200 with the status unchanged or 409 with the envelope (BEH-NOT-PAUSED); a burst answers 200 or
-409 each (BEH-CONCURRENT); pause is set-up, trusted when it answers 200 'paused' or 409. After every
+200 with the status unchanged or a refusal (409, 422) with the envelope (BEH-NOT-PAUSED); a burst
+answers 200 or a refusal each (BEH-CONCURRENT); pause is set-up, trusted when it answers 200
+'paused' or a refusal. After every
 step: the status agrees with the model, the id is echoed (BEH-ID-ECHO), created_at never moves
 (BEH-CREATED-STABLE), and every version's body since the last pause agrees (XVER-CONSISTENT).
 """
@@ -13,17 +14,16 @@ step: the status agrees with the model, the id is echoed (BEH-ID-ECHO), created_
 from __future__ import annotations
 
 import math
-import time
 
 import hypothesis
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from conformance import rules, schemas, state
-from conformance.checks import RuleFailure, body_of, disagreements, json_violations, violation
+from conformance import engines, rules, schemas, state
+from conformance.checks import body_of, disagreements, json_violations, violation
 from conformance.endpoints import pause_path, unpause_path, version_header
-from conformance.http import Exchange, TargetError, TargetStopped
+from conformance.http import Exchange
 from conformance.pytest_plugin import SEED
 
 PAUSED, ACTIVE = "paused", "active"
@@ -32,50 +32,21 @@ SEQUENCES = {"thorough": 40, "quick": 20, "verdict": 20, "benchmark": 20}
 STEPS = {"thorough": 10, "quick": 8, "verdict": 8, "benchmark": 8}
 
 
-class Trail:
-    """The run's memory across sequences: which step sequences failed, and the shrink cap. Past
-    ``shrink_time`` seconds after the first failure, a sequence not seen failing sends nothing, so
-    the shrinker settles on the shortest failure found so far, and hypothesis's final replay of it
-    answers from memory instead of the target."""
-
-    def __init__(self, shrink_time: float):
-        self.shrink_time = shrink_time
-        self.failures: dict[tuple, RuleFailure] = {}
-        self.first_failure: float | None = None
-
-    @property
-    def capped(self) -> bool:
-        return self.first_failure is not None and time.monotonic() - self.first_failure > self.shrink_time
-
-
-def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail):
+def machine_for(api, verdicts, group_id: str, versions: list[str], memory: engines.Memory):
     class UnpauseMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
             self.status: str | None = None  # the model
             self.steps: tuple = ()
-            self.silent = False  # past the shrink cap: this sequence sends nothing
             self.created_at = None  # the first instant seen
             self.since_pause: dict[str, dict] = {}  # version -> last 200 body since the last pause
 
         def step(self, name: str, action) -> None:
-            """Run one step of the sequence, or answer it from memory past the shrink cap."""
+            """Run one step of the sequence: a sequence seen failing fails again from memory
+            (hypothesis replays the shortest one at the end), and past the shrink cap any other
+            sends nothing and passes (engines.Memory)."""
             self.steps += (name,)
-            if self.silent or trail.capped:
-                # past the cap: a sequence seen failing fails again from memory (hypothesis replays the
-                # shortest one at the end), any other sends nothing and passes
-                self.silent = True
-                if self.steps in trail.failures:
-                    raise trail.failures[self.steps]
-                return
-            try:
-                action()
-            except TargetError as error:
-                raise TargetStopped(error) from None
-            except RuleFailure as failure:
-                trail.failures[self.steps] = failure.with_traceback(None)
-                trail.first_failure = trail.first_failure or time.monotonic()
-                raise
+            memory.run(self.steps, action)
 
         def judge(self, found: list[rules.Violation], exchange: Exchange, what: str) -> None:
             sequence = " → ".join(self.steps)
@@ -111,7 +82,7 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail)
         @initialize()
         def start_active(self):
             """Every sequence starts from an active group and a 200 body of it (for created_at and the
-            versions to agree with): an unpause, and where that answers 409 (already active, the
+            versions to agree with): an unpause, and where that is refused (already active, the
             conflict reading), a pause and an unpause."""
 
             def action():
@@ -148,7 +119,7 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail)
                 exchange = api.post(pause_path(group_id), headers=api.auth)
                 reported = (body_of(exchange) or {}).get("status")
                 found = json_violations(exchange)
-                if exchange.status == 409:
+                if state.refused(exchange):
                     found += state.conflict_violations(exchange)
                 elif not (exchange.status == 200 and reported == PAUSED):
                     # pause is set-up, not the endpoint under test: a pause that does not pause ends
@@ -183,7 +154,7 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail)
                     found.append(
                         violation("BEH-ACTIVATES", f"the group was paused; unpause reported {reported!r}")
                     )
-            elif exchange.status == 409:
+            elif state.refused(exchange):
                 found += state.conflict_violations(exchange)
             elif exchange.status != 200:
                 found.append(
@@ -225,7 +196,7 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], trail: Trail)
                             "BEH-CONCURRENT", f"none of {calls} unpauses of a paused group answered 200"
                         )
                     )
-                shown = next((e for e in exchanges if e.status not in (200, 409)), exchanges[0])
+                shown = next((e for e in exchanges if e.status != 200 and not state.refused(e)), exchanges[0])
                 self.judge(found, shown, f"{calls} concurrent unpauses ({version or 'no header'})")
                 self.status = ACTIVE
 
@@ -253,7 +224,9 @@ def test_state_machine(api, target, verdicts, pytestconfig):
     printed seed + the group's index): a step waits on a round trip, and machines on different
     groups cannot interfere. Against the embedded mock (concurrency 1): one machine, one group."""
     lanes = max(1, min(target.concurrency, len(target.ad_group_ids)))
-    tried = state.each(lanes, lambda group_id: state.pause_first(api, group_id), target.ad_group_ids[:lanes])
+    tried = engines.run_all(
+        lambda group_id: state.pause_first(api, group_id), target.ad_group_ids[:lanes], lanes
+    )
     if all(attempt.not_exercised is not None for attempt in tried) and len(target.ad_group_ids) > lanes:
         tried.append(state.first_pausable(api, target.ad_group_ids[lanes:]))
     groups = [attempt.group_id for attempt in verdicts.exercised(tried, "paused")]
@@ -266,35 +239,23 @@ def test_state_machine(api, target, verdicts, pytestconfig):
         suppress_health_check=list(hypothesis.HealthCheck),
         report_multiple_bugs=False,  # one bug, shown by its shortest sequence
     )
-    shown: dict[int, object] = {}
+    engines.prepare()
     tests = []
     for index, group_id in enumerate(groups):
-        machine = machine_for(api, verdicts, group_id, target.versions, Trail(target.shrink_time))
+        memory = engines.Memory(target.shrink_time, remember_passes=False)
+        machine = machine_for(api, verdicts, group_id, target.versions, memory)
         if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
             machine = hypothesis.seed(pytestconfig.stash[SEED] + index)(machine)
-        # built here, one after the other: building reads the machine's source with ast.parse,
-        # which CPython 3.11 cannot run in two threads at once (SystemError: AST constructor
-        # recursion depth mismatch); running them is thread-safe
         tests.append(hypothesis.stateful.get_state_machine_test(machine, settings=settings))
 
-    def lane(index: int) -> None:
-        try:
-            tests[index]()
-        finally:
-            shown[index] = verdicts.take_shown()
-
-    errors = state.each(len(groups), lambda index: _caught(lane, index), range(len(groups)))
-    failed = [(index, error) for index, error in enumerate(errors) if error is not None]
-    if failed:
-        # a rule verdict first, the lowest lane's: the same order every run with this seed
-        index, error = min(failed, key=lambda f: (not isinstance(f[1], RuleFailure), f[0]))
+    shown: dict[int, object] = {}
+    _, chosen = engines.fan_out(
+        lambda test: test(),
+        tests,
+        len(tests),
+        after=lambda index: shown.__setitem__(index, verdicts.take_shown()),
+    )
+    if chosen is not None:
+        index, error = chosen
         verdicts.local.shown = shown.get(index)
-        raise error
-
-
-def _caught(function, *args) -> BaseException | None:
-    try:
-        function(*args)
-    except BaseException as error:  # re-raised by the test, from its own thread
-        return error
-    return None
+        raise engines.verdict_first(error)

@@ -3,6 +3,7 @@ with pytest's 'tests failed' exit code, a one-line reason, no hang and no token 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,7 +17,19 @@ from tests.hostile import MODES, HostileServer, refused_port
 
 TOKEN = "hostile-run-token-5e4d3c2b1a"
 REQUEST_TIMEOUT = 0.5
-GLOBAL_BUDGET = 60  # seconds a whole hostile run may take, far above what a bounded run needs
+TIME_BUDGET = 8  # --time-budget of every hostile run
+# seconds a whole hostile run may take, start-up included: only the guard against a hang. The
+# bounds the suite promises are asserted on its test phase (test_phase), which a busy machine
+# stretches far less than it stretches interpreter start-up and imports
+GLOBAL_BUDGET = 120
+# what a busy machine may add to a test phase beyond what the budgets allow (CPU, not waiting)
+MARGIN = 10
+
+
+def test_phase(verdicts_path) -> float:
+    """Seconds from the first test's start to the last one's end, from the run's verdicts.json."""
+    outcomes = json.loads(verdicts_path.read_text())["outcomes"]
+    return max(o["stop"] for o in outcomes) - min(o["start"] for o in outcomes) if outcomes else 0.0
 
 
 def run_suites(
@@ -29,7 +42,7 @@ def run_suites(
         "--ad-group-id=adgrp_1",
         "--ad-group-id=adgrp_2",
         f"--request-timeout={REQUEST_TIMEOUT}",
-        "--time-budget=8",
+        f"--time-budget={TIME_BUDGET}",
         *args,
         timeout=timeout,
         env={k: v for k, v in os.environ.items() if k != "PYTEST_BASE_URL"},
@@ -71,16 +84,18 @@ def test_transport_failures_are_target_errors_not_contract_verdicts(mode):
     assert "RuleFailure" not in completed.stdout
 
 
-def test_the_circuit_breaker_bounds_a_hanging_target():
+def test_the_circuit_breaker_bounds_a_hanging_target(tmp_path):
     server = HostileServer("hang")
     try:
-        completed, seconds = run_suites(server.url)
+        completed, _ = run_suites(server.url, f"--verdicts-json={tmp_path / 'verdicts.json'}")
     finally:
         server.stop()
-    # three timeouts open the breaker; everything after fails at once
+    # three timeouts open the breaker; everything after fails at once: at most four requests wait
+    # their timeout, and the tests after them cost CPU only
     assert server.requests <= 4, server.requests
     assert "requests in a row got no usable response" in completed.stdout
-    assert seconds < 20
+    phase = test_phase(tmp_path / "verdicts.json")
+    assert phase <= 4 * REQUEST_TIMEOUT + MARGIN, f"{phase:.1f} s"
 
 
 def test_rate_limited_target_is_retried_after_retry_after():
@@ -107,11 +122,10 @@ def test_huge_body_is_not_read_into_memory():
 
 
 def test_unreachable_target_is_one_message_and_one_exit():
-    completed, seconds = run_suites(f"http://127.0.0.1:{refused_port()}")
+    completed, _ = run_suites(f"http://127.0.0.1:{refused_port()}")
     assert completed.returncode == 1
     assert completed.stdout.count("target unreachable") == 1, completed.stdout
     assert "FAILED" not in completed.stdout
-    assert seconds < 15
 
 
 def test_production_guard_refuses_a_host_off_the_allowlist_before_any_request():
@@ -190,7 +204,8 @@ def run_measured(tmp_path, base_url: str, *args: str) -> tuple[subprocess.Comple
         f"--api-token={RANDOM_TOKEN}",
         "--ad-group-id=adgrp_1",
         f"--request-timeout={REQUEST_TIMEOUT}",
-        "--time-budget=8",
+        f"--time-budget={TIME_BUDGET}",
+        f"--verdicts-json={tmp_path / 'verdicts.json'}",
         f"--junitxml={tmp_path / 'junit.xml'}",
         f"--alluredir={tmp_path / 'allure'}",
         *args,
@@ -240,7 +255,8 @@ def test_hostile_bodies_get_verdicts_within_bounds_and_leak_nothing(tmp_path, mo
     assert "INTERNALERROR" not in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert " error" not in completed.stdout.splitlines()[-1], output[-2000:]  # no error in the suite itself
-    assert seconds <= 8 + 10, f"{mode}: {seconds:.1f} s"
+    phase = test_phase(tmp_path / "verdicts.json")
+    assert phase <= TIME_BUDGET + MARGIN, f"{mode}: tests took {phase:.1f} s ({seconds:.1f} s in all)"
     assert peak_mb <= 250, f"{mode}: peak RSS {peak_mb:.0f} MB"
     leaked = [
         (where, fragment)

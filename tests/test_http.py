@@ -72,8 +72,9 @@ def test_requests_are_counted_by_kind():
         client.post(f"/ad_groups/{group}/unpause", headers=client.auth)
         client.post(f"/ad_groups/{group}/pause", headers=client.auth)
         client.request("GET", f"/ad_groups/{group}/unpause", headers=client.auth)
+        client.request("GET", f"/ad_groups/{group}", headers=client.auth)
     finally:
         client.close()
         mock.stop()
-    assert client.counts == {"unpause": 1, "pause": 1, "other": 1}
-    assert client.count == 3
+    assert client.counts == {"unpause": 1, "pause": 1, "read": 1, "other": 1}
+    assert client.count == 4

@@ -1,4 +1,5 @@
-"""The mock's ASGI app: POST /ad_groups/{id}/unpause and /pause, every registered version.
+"""The mock's ASGI app: POST /ad_groups/{id}/unpause and /pause, and GET /ad_groups/{id} (the
+read the census uses; a profile may lack it), every registered version.
 
 ``/__faults/<name>/…`` serves the same API with one fault from faults.CATALOGUE switched on, each
 fault with its own copy of the dataset, so one process serves the correct API and every fault.
@@ -130,6 +131,13 @@ class MockApi:
         status, body, headers = fault.error(status, body, headers)
         if isinstance(body, str):
             return Response(body, status_code=status, headers=headers, media_type="text/plain")
+        if self.profile.error_content_type != JSON:
+            return Response(
+                self.profile.dumps(body),
+                status_code=status,
+                headers=headers,
+                media_type=self.profile.error_content_type,
+            )
         return self.json(status, body, headers)
 
     def json(self, status: int, body, headers: dict | None = None, *, allow_nan: bool = False) -> Response:
@@ -159,6 +167,8 @@ class MockApi:
 
     async def route(self, request: Request, segments: list[str], fault: Fault) -> Response:
         strict = self.profile.strict_requests
+        if len(segments) == 2 and segments[0] == "ad_groups" and self.profile.read_endpoint:
+            return self.read(request, segments[1], fault)
         if len(segments) != 3 or segments[0] != "ad_groups" or segments[2] not in ACTIONS:
             raise Reply(404, "not_found", "No such route.")
         if request.method != "POST":
@@ -184,6 +194,34 @@ class MockApi:
             return self.success(store, group, version, fault)
         await self.unpause(group, store, fault)
         return self.success(store, group, version, fault)
+
+    def read(self, request: Request, group_id: str, fault: Fault) -> Response:
+        """GET /ad_groups/{id}: the group as it is, in the negotiated version; changes nothing."""
+        if request.method != "GET":
+            raise Reply(405, "method_not_allowed", "Only GET is allowed here.", {"Allow": "GET"})
+        self.authorize(request.headers.get("authorization"), fault)
+        version = self.negotiate(request.headers.get("api-version-date"), fault)
+        group = self.store(fault.name).groups.get(group_id)
+        if group is None:
+            raise Reply(404, "not_found", "Ad group not found.")
+        return self.success(self.store(fault.name), group, version, fault)
+
+    def refuse(self, group: AdGroup, action: str) -> None:
+        """The profile's answer to a state change the group's status does not allow."""
+        profile = self.profile
+        movable = group.status in ("active", "paused")
+        if profile.conflict or (profile.refuse_unmovable and not movable):
+            wanted = "paused" if action == "unpause" else "active"
+            raise Reply(
+                profile.refusal_status,
+                "conflict" if profile.refusal_status == 409 else "unprocessable",
+                f"Ad group is {group.status}, not {wanted}.",
+            )
+
+    def stamp(self, group: AdGroup) -> None:
+        """A successful call that changes nothing: some servers stamp updated_at on every write."""
+        if self.profile.stamp_every_call:
+            group.updated_at = datetime.now(UTC)
 
     def success(self, store: Store, group: AdGroup, version: str, fault: Fault) -> Response:
         if fault is Fault.NONE:
@@ -225,8 +263,9 @@ class MockApi:
     def pause(self, group: AdGroup, fault: Fault) -> None:
         group.pauses_in_a_row += 1
         fault.paused(group)
-        if group.status != "active" and self.profile.conflict:
-            raise Reply(409, "conflict", f"Ad group is {group.status}, not active.")
+        if group.status != "active":
+            self.refuse(group, "pause")
+            self.stamp(group)
         if group.status == "active":
             group.status = "paused"
             group.updated_at = datetime.now(UTC)
@@ -245,8 +284,9 @@ class MockApi:
                     group.status = "paused"
                     group.updated_at = datetime.now(UTC)
                     return
-            if group.status != "paused" and self.profile.conflict:
-                raise Reply(409, "conflict", f"Ad group is {group.status}, not paused.")
+            if group.status != "paused":
+                self.refuse(group, "unpause")
+                self.stamp(group)
             if group.status == "paused" and fault.activates() and not (after_two_pauses and fault.forgets()):
                 group.status = "active"
                 group.updated_at = datetime.now(UTC)

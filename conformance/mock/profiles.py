@@ -46,6 +46,14 @@ class Profile:
     rate_limit_every: int = 0  # every Nth request gets 429 with Retry-After: 1 (0: never)
     # rejects a request body (400), malformed ids (400) and other methods without a route (404)
     strict_requests: bool = False
+    # the status of a refused state change (409 conflict; 422 unprocessable is the other the SDKs map)
+    refusal_status: int = 409
+    # refuses to unpause or pause a group that is neither active nor paused (rejected, say), even
+    # where unpausing an active group is idempotent
+    refuse_unmovable: bool = False
+    read_endpoint: bool = True  # answers GET /ad_groups/{id}; without it, 404 (no such route)
+    stamp_every_call: bool = False  # a successful pause or unpause stamps updated_at, changed or not
+    error_content_type: str = "application/json"  # the media type of error bodies
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
 
     def render(self, body: dict, version: str) -> dict:
@@ -112,6 +120,16 @@ def _other_silent_branch(body: dict, version: str) -> dict:
     return out
 
 
+def _whole_seconds(body: dict, version: str) -> dict:
+    """Timestamps without fractions of a second: RFC 3339 and ISO 8601 both make them optional."""
+    out = dict(body)
+    for name in TIMESTAMP_FIELDS:
+        if isinstance(out.get(name), str):
+            moment = datetime.fromisoformat(out[name].replace("Z", "+00:00"))
+            out[name] = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return out
+
+
 def _pretty_ascii(body: Any) -> bytes:
     """Indented, keys reversed, every non-ASCII character escaped: the same JSON value."""
 
@@ -151,6 +169,41 @@ PROFILES = [
         "and the newest SDK declares 409 (conflict) as unpause's one typed error.",
         conflict=True,
         advisory={"BEH-IDEMPOTENT": "a second unpause answers 409, not 200: allowed, so only advisory"},
+    ),
+    Profile(
+        "unprocessable-conflict",
+        "The conflict reading answered with 422 (unprocessable) instead of 409: the SDKs map both, and "
+        "nothing in the pages says which a refused state change gets.",
+        conflict=True,
+        refusal_status=422,
+        advisory={"BEH-IDEMPOTENT": "a second unpause answers 422, not 200: allowed, so only advisory"},
+    ),
+    Profile(
+        "unprocessable-unmovable",
+        "Unpausing an active group is idempotent (200), but unpausing or pausing a group that can be "
+        "neither (rejected, in review, flagged, inactive) answers 422 with the envelope: its state does "
+        "not allow the change, and the SDKs map 422.",
+        refuse_unmovable=True,
+        refusal_status=422,
+    ),
+    Profile(
+        "stamp-every-call",
+        "Every successful pause and unpause stamps updated_at with the time of the call, even one "
+        "that changes nothing: 'When the ad group was last updated' allows a write that is a no-op.",
+        stamp_every_call=True,
+    ),
+    Profile(
+        "no-read-endpoint",
+        "No GET /ad_groups/{id} (404, no such route), and timestamps in whole seconds: the pages "
+        "document unpause alone, and RFC 3339 makes fractions of a second optional.",
+        read_endpoint=False,
+        body=_whole_seconds,
+    ),
+    Profile(
+        "problem-json-errors",
+        "Error bodies are labelled application/problem+json (the envelope inside): a JSON media type "
+        "(RFC 6839's +json suffix), and the pages name none for errors.",
+        error_content_type="application/problem+json",
     ),
     Profile(
         "float-numbers",

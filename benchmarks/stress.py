@@ -1,0 +1,107 @@
+"""Stress proof that a red run means the target broke a rule: ``python benchmarks/stress.py
+[--runs 20] [--latency-ms 20] [--python PATH] [--phase property|full]``.
+
+One standalone, correct mock behind the latency proxy, and the suite run against it as a user runs
+it against staging (``--base-url``, so the remote default ``--concurrency 8``, threads), the
+thorough hypothesis profile, ``--runs`` times in a row, each a fresh process (cold imports and
+caches, where the thread-safety bugs live). Every run must exit 0: a correct server never fails
+the run. Prints each run's exit, seconds and any failing test with its first error line, then the
+count of failed runs and the median time; exits 1 on any failed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from latency import IDS, TOKEN, LatencyProxy  # noqa: E402
+
+from conformance.mock.server import MockServer  # noqa: E402
+
+
+def command(python: str, url: str, phase: str, verdicts: Path) -> list[str]:
+    selection = ["suites/test_properties.py"] if phase == "property" else ["suites"]
+    return [
+        python,
+        "-m",
+        "pytest",
+        *selection,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+        "-o",
+        "addopts=--strict-markers",
+        "--hypothesis-profile=thorough",
+        f"--base-url={url}",
+        f"--api-token={TOKEN}",
+        *[f"--ad-group-id={group_id}" for group_id in IDS],
+        f"--verdicts-json={verdicts}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python benchmarks/stress.py", description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="held per response (default 20)")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter the suite runs under")
+    parser.add_argument("--phase", choices=["property", "full"], default="property")
+    args = parser.parse_args(argv)
+    mock = MockServer(TOKEN).start()
+    proxy = LatencyProxy(mock.port, args.latency_ms / 1000)
+    version = subprocess.run(
+        [args.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"stress: {args.runs} thorough {args.phase} runs, Python {version}, {args.latency_ms:g} ms a response"
+    )
+    failed, seconds = [], []
+    try:
+        for number in range(1, args.runs + 1):
+            with tempfile.TemporaryDirectory() as scratch:
+                verdicts = Path(scratch) / "verdicts.json"
+                started = time.monotonic()
+                completed = subprocess.run(
+                    command(args.python, proxy.url, args.phase, verdicts),
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                seconds.append(time.monotonic() - started)
+                outcomes = json.loads(verdicts.read_text())["outcomes"] if verdicts.exists() else []
+            bad = [o for o in outcomes if o["outcome"] not in ("passed", "skipped")]
+            line = (
+                f"run {number:2}: exit {completed.returncode}, {seconds[-1]:5.1f} s, {len(outcomes)} outcomes"
+            )
+            if completed.returncode != 0 or bad:
+                failed.append(number)
+                errors = [
+                    ln for ln in completed.stdout.splitlines() if ln.startswith(("E ", "FAILED", "ERROR"))
+                ]
+                line += "\n    " + "\n    ".join(
+                    [f"{o['test']} {o['outcome']} {o['rules']}" for o in bad] + errors[:6]
+                )
+            print(line, flush=True)
+    finally:
+        proxy.stop()
+        mock.stop()
+    print(
+        f"stress: {len(failed)} of {args.runs} runs failed against a correct server "
+        f"({', '.join(map(str, failed)) or 'none'}); median {statistics.median(seconds):.1f} s a run"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,365 @@
+"""Each configured ad group's status before the run, read without guessing, and put back after.
+
+How a status is read, in this order:
+
+1. Declared by the user (``--ad-group-status ID=STATUS``): no request.
+2. ``GET /ad_groups/{id}`` (the API's read, known from its SDKs; the pages document unpause
+   alone): a 200 whose body names the group and a status. It changes nothing, and after the
+   restore the same read verifies that every group is as it was.
+3. Without a read, one unpause without a version header per group, read as: refused (409, 422)
+   means not paused, and the refusal changed nothing; 404 means no such group (nothing to restore);
+   a 200 with a status other than active is that status (unpause leaves such a group as it is).
+   A 200 'active' means paused before (this unpause activated it) or active already, and telling
+   them apart rests on two facts about the target's updated_at, checked once, on the first such
+   group, before any is trusted: a second unpause (a no-op) leaves updated_at as it is, and an
+   activation (pause, then unpause) moves it to the time of the call. Then an updated_at at the
+   answer's Date (within WINDOW, at the offset the check measured) means this unpause activated
+   it; an older one means it was active. If either fact fails, or the check's pause is refused or
+   forbidden (--no-use-pause), the status is unknown.
+
+A group whose status is unknown is said so before the first test, is never paused or unpaused at
+the end on a guess, and fails the run (with a restore that failed or could not be verified).
+Bodies are parsed leniently here (a byte order mark, NaN): the verdicts on them stay strict.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from conformance import engines, rules
+from conformance.checks import body_of
+from conformance.endpoints import pause_path, read_path, unpause_path
+from conformance.http import ApiClient, Exchange, TargetError
+from conformance.state import ACTIVE, PAUSED, Obtained, refused
+
+NOT_PAUSED, ABSENT = "not paused", "absent"
+# how far from the calibrated offset an unpause's updated_at may be and still be "this unpause":
+# Date has whole seconds, and so may updated_at
+WINDOW = timedelta(seconds=3)
+# between two calls whose updated_at are compared: a target stamping whole seconds shows a move
+SECOND = 1.1
+
+
+@dataclass
+class Before:
+    group_id: str
+    status: str | None  # paused, active, not paused (refused), absent, another status; None: unknown
+    how: str  # how the census read it
+    first: Obtained | None = None  # the census's unpause (no header): VER-DEFAULT's specimen
+    read: bool = False  # read with GET: the restore is verified with GET too
+
+
+def lenient_body(exchange: Exchange) -> dict | None:
+    """The body as an object, strictly parsed where it can be, else leniently (a byte order mark,
+    NaN, a duplicated member): only to learn a status, never for a verdict."""
+    body = body_of(exchange)
+    if body is not None:
+        return body
+    try:
+        value = json.loads(exchange.response_body.decode("utf-8-sig", "replace"))
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _updated(exchange: Exchange) -> datetime | None:
+    return rules._instant((lenient_body(exchange) or {}).get("updated_at"))
+
+
+def _status(exchange: Exchange) -> str | None:
+    status = (lenient_body(exchange) or {}).get("status")
+    return status if isinstance(status, str) else None
+
+
+def server_now(exchange: Exchange) -> datetime:
+    date = exchange.header("date")
+    if date:
+        try:
+            parsed = parsedate_to_datetime(date)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except (TypeError, ValueError, IndexError):
+            pass
+    return datetime.now(UTC)
+
+
+class LastSeen:
+    """The last status each group's 200 answers reported (any request of the run), for the banner
+    of a group not left as found: what it is now, as far as the run knows."""
+
+    def __init__(self):
+        self.status: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def observe(self, exchange: Exchange) -> None:
+        if exchange.status != 200:
+            return
+        body = lenient_body(exchange) or {}
+        if isinstance(body.get("id"), str) and isinstance(body.get("status"), str):
+            with self.lock:
+                self.status[body["id"]] = body["status"]
+
+
+def read(api: ApiClient, group_id: str) -> tuple[str | None, str]:
+    """The group's status from GET /ad_groups/{id}, or None and what the read answered."""
+    try:
+        exchange = api.request("GET", read_path(group_id), headers=api.auth)
+    except TargetError as error:
+        return None, f"GET: {error}"
+    body = lenient_body(exchange) if exchange.status == 200 else None
+    if body is not None and body.get("id") == group_id and isinstance(body.get("status"), str):
+        return body["status"], f"GET answered 200, status {body['status']!r}"
+    return None, f"GET answered {exchange.status}" + ("" if exchange.status != 200 else " without its status")
+
+
+def _first_unpause(api: ApiClient, group_id: str, no_read: str) -> Before:
+    """Step 3's unpause; status None and how 'active' when only the calibration can tell."""
+    try:
+        first = api.post(unpause_path(group_id), headers=api.auth)
+    except TargetError as error:
+        return Before(group_id, None, f"{no_read}; unpause: {error}")
+    obtained = Obtained(group_id, None, exchange=first if first.status == 200 else None, route=[first])
+    status = _status(first)
+    if refused(first):
+        return Before(group_id, NOT_PAUSED, f"{no_read}; unpause refused ({first.status})", obtained)
+    if first.status == 404:
+        return Before(group_id, ABSENT, f"{no_read}; unpause answered 404: no such ad group", obtained)
+    if first.status != 200 or status is None:
+        return Before(
+            group_id, None, f"{no_read}; unpause answered {first.status} without a status", obtained
+        )
+    if status != ACTIVE:
+        return Before(group_id, status, f"{no_read}; unpause reported {status!r}", obtained)
+    return Before(group_id, None, ACTIVE, obtained)
+
+
+@dataclass
+class Calibration:
+    trusted: bool
+    how: str
+    offset: float = 0.0  # the answer's Date minus updated_at at an activation, in seconds
+
+
+def _wait_since(exchange: Exchange, sent: float) -> None:
+    time.sleep(max(0.0, sent + SECOND - time.monotonic()))
+
+
+def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -> Calibration:
+    """Whether an unpause's updated_at tells if it activated the group, checked on ``group_id``,
+    active since ``first``: a no-op unpause, then a pause and an unpause (ends active, as found
+    after ``first``)."""
+    stamped = _updated(first)
+    if stamped is None:
+        return Calibration(False, "the unpause's body has no readable updated_at")
+    try:
+        time.sleep(SECOND)
+        again = api.post(unpause_path(group_id), headers=api.auth)
+        if again.status != 200 or _status(again) != ACTIVE:
+            return Calibration(False, f"a second unpause answered {again.status}, status {_status(again)!r}")
+        if _updated(again) != stamped:
+            return Calibration(
+                False,
+                f"a second unpause of {group_id} moved updated_at ({stamped.isoformat()} -> "
+                f"{_updated(again)}): the target stamps every call, so an unpause's updated_at "
+                "cannot tell whether it activated a group",
+            )
+        if not may_pause:
+            return Calibration(
+                False, "checking that an activation moves updated_at takes a pause: --no-use-pause forbids it"
+            )
+        paused = api.post(pause_path(group_id), headers=api.auth)
+        if paused.status != 200 or _status(paused) != PAUSED:
+            return Calibration(
+                False, f"the pause to check it answered {paused.status}, status {_status(paused)!r}"
+            )
+        time.sleep(SECOND)
+        activated = api.post(unpause_path(group_id), headers=api.auth)
+    except TargetError as error:
+        return Calibration(False, f"checking updated_at on {group_id}: {error}")
+    moved = _updated(activated)
+    before = max(filter(None, [stamped, _updated(paused)]))
+    if activated.status != 200 or _status(activated) != ACTIVE or moved is None or moved <= before:
+        return Calibration(
+            False,
+            f"pause then unpause of {group_id} answered {activated.status}, status {_status(activated)!r}, "
+            f"updated_at {moved.isoformat() if moved else None} (before: {before.isoformat()}): an activation "
+            "does not move updated_at, so an unpause's updated_at cannot tell whether it activated a group",
+        )
+    offset = (server_now(activated) - moved).total_seconds()
+    return Calibration(
+        True,
+        f"checked on {group_id}: a second unpause left updated_at as it was, pause then unpause moved it",
+        offset,
+    )
+
+
+def _decide(was: Before, calibration: Calibration) -> Before:
+    """An unpause answered 200 'active': paused or active before, as the calibration lets tell."""
+    if not calibration.trusted:
+        return Before(
+            was.group_id,
+            None,
+            "unpause answered 200 'active', and updated_at cannot tell from what",
+            was.first,
+        )
+    exchange = was.first.exchange
+    stamped = _updated(exchange)
+    lag = (server_now(exchange) - stamped).total_seconds() - calibration.offset if stamped else None
+    if lag is not None and abs(lag) <= WINDOW.total_seconds():
+        status, how = PAUSED, "paused: the census's unpause moved updated_at to its own time"
+    elif lag is not None and lag > WINDOW.total_seconds():
+        status, how = ACTIVE, "active: the census's unpause left an older updated_at"
+    else:
+        return Before(
+            was.group_id, None, f"unpause answered 200 'active' with updated_at {stamped}", was.first
+        )
+    return Before(was.group_id, status, f"no read; {how}", was.first)
+
+
+def census(
+    api: ApiClient,
+    group_ids: list[str],
+    concurrency: int = 1,
+    declared: dict[str, str] | None = None,
+    may_pause: bool = True,
+) -> tuple[dict[str, Before], Calibration | None]:
+    """Each group's status before the run (see the module's docstring), in ``group_ids``' order,
+    and the check of updated_at where an unpause's answer had to be read."""
+    declared = declared or {}
+    found = {g: Before(g, declared[g], "declared with --ad-group-status") for g in group_ids if g in declared}
+    rest = [g for g in group_ids if g not in found]
+    unread = []
+    for group_id, (status, how) in zip(
+        rest, engines.run_all(lambda g: read(api, g), rest, concurrency), strict=True
+    ):
+        if status is not None:
+            found[group_id] = Before(group_id, status, how, read=True)
+        else:
+            unread.append((group_id, f"no read ({how})"))
+    firsts = engines.run_all(lambda pair: _first_unpause(api, *pair), unread, concurrency)
+    ambiguous = [was for was in firsts if was.status is None and was.how == ACTIVE]
+    calibration = (
+        calibrate(api, ambiguous[0].first.exchange, ambiguous[0].group_id, may_pause) if ambiguous else None
+    )
+    for was in firsts:
+        found[was.group_id] = _decide(was, calibration) if was in ambiguous else was
+    return {group_id: found[group_id] for group_id in group_ids}, calibration
+
+
+@dataclass
+class Restored:
+    group_id: str
+    wanted: str
+    ok: bool
+    detail: str
+    now: str | None = None  # the group's status after the restore, as far as the run knows
+
+    def line(self) -> str:
+        mark = "restored" if self.ok else "RESTORE FAILED"
+        now = "" if self.ok else f"; now {self.now or 'unknown'}, as far as the run knows"
+        return f"{mark}: {self.group_id} -> {self.wanted} ({self.detail}){now}"
+
+
+def restore(
+    api: ApiClient, before: dict[str, Before], concurrency: int = 1, last_seen: LastSeen | None = None
+) -> list[Restored]:
+    """Put every group back as the census found it: pause the ones that were paused, unpause the
+    ones that were active or not paused (a test may have stopped between its pause and its
+    unpause); a group read with GET is read again to verify it. A group whose status before is
+    unknown is not touched: that, a failed request and a read that disagrees are failures."""
+
+    def put_back(was: Before) -> Restored:
+        group_id = was.group_id
+        if was.status is None:
+            return Restored(group_id, "unknown", False, f"not touched: {was.how}")
+        if was.status == PAUSED:
+            action, path, accept = "pause", pause_path(group_id), PAUSED
+        elif was.status in (ACTIVE, NOT_PAUSED):
+            action, path, accept = "unpause", unpause_path(group_id), ACTIVE if was.status == ACTIVE else None
+        else:
+            action = None
+        detail = "no request: unpause and pause leave it as it is"
+        if action is not None:
+            try:
+                exchange = api.post(path, headers=api.auth)
+            except TargetError as error:
+                return Restored(group_id, was.status, False, f"{action}: {error}")
+            status = _status(exchange)
+            if refused(exchange):
+                detail = f"{action} refused ({exchange.status}): it already is"
+            elif exchange.status == 200 and (accept is None or status == accept):
+                detail = f"{action} answered 200, status {status!r}"
+            else:
+                return Restored(
+                    group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
+                )
+        if was.read:
+            now, how = read(api, group_id)
+            if now != was.status:
+                return Restored(group_id, was.status, False, f"{detail}, but the read after it: {how}", now)
+            detail += ", verified with GET"
+        return Restored(group_id, was.status, True, detail, was.status)
+
+    restored = engines.run_all(put_back, before.values(), concurrency)
+    for result in restored:
+        if not result.ok and result.now is None and last_seen is not None:
+            result.now = last_seen.status.get(result.group_id)
+    return restored
+
+
+def plan(
+    base_url: str,
+    group_ids: list[str],
+    versions: list[str],
+    test_files: set[str],
+    declared: dict[str, str],
+    use_pause: bool,
+    restore: bool,
+    concurrency: int,
+) -> list[str]:
+    """What ``--dry-run`` prints: per ad group, the state-changing requests the selected tests may
+    send (how many depends on the answers), with the census's and the restore's."""
+    header = ", ".join(["no header", *versions])
+    lines = [
+        f"dry run: no request sent. Against {base_url}, the run would send, per ad group:",
+        "  census (before any test): GET /ad_groups/{id} (changes nothing); only where the target has no "
+        "such read: POST /ad_groups/{id}/unpause (no header), and on the first group it finds active a "
+        "second unpause, a pause and an unpause (to check what updated_at tells)"
+        if restore
+        else "  census: none (--no-restore)",
+    ]
+    state_tests = {"test_state.py", "test_state_machine.py"} & test_files
+    for number, group_id in enumerate(group_ids):
+        lines.append(
+            f"{group_id}"
+            + (f" (declared {declared[group_id]}: no census request)" if group_id in declared else "")
+        )
+        if test_files & {
+            "test_body_rules.py",
+            "test_versioning.py",
+            "test_state.py",
+            "test_cross_version.py",
+        }:
+            lines.append(f"  POST /ad_groups/{group_id}/unpause, once per version asked ({header})")
+            if use_pause:
+                lines.append(
+                    f"  POST /ad_groups/{group_id}/pause, then /unpause again, where an unpause is refused (409/422)"
+                )
+        if state_tests and use_pause:
+            where = "this group" if number < concurrency else "this group, if the first ones cannot be paused"
+            lines.append(
+                f"  POST /ad_groups/{group_id}/pause and /unpause in sequences, bursts of 2-8 concurrent "
+                f"unpauses (state tests, state machine: {where})"
+            )
+        if "test_properties.py" in test_files:
+            lines.append(f"  POST /ad_groups/{group_id}/unpause with generated headers (property tests)")
+        if restore:
+            lines.append(
+                f"  at the end: POST /ad_groups/{group_id}/pause if it was paused before the run, /unpause if "
+                "active (nothing if its status cannot change, or is unknown: then the run fails)"
+            )
+    return lines

@@ -1,0 +1,227 @@
+"""One runner for concurrent engines: hypothesis engines (property shards, state machines) and
+per-group set-ups, in threads, with the suite's bounds and the only place its thread-safety lives.
+
+- ``prepare``: before any thread starts, removes the two ways CPython 3.11 and the libraries the
+  suite stands on raise from inside it when several threads run at once (they were seen failing 18
+  of 146 remote runs): ``ast.parse`` is not thread-safe on 3.11 (``SystemError: AST constructor
+  recursion depth mismatch``: the AST converter's recursion counter is per interpreter, and
+  hypothesis parses lambda sources and reprs while describing strategies and examples), so it is
+  serialised there; and modules that schemathesis and hypothesis import lazily, imported by two
+  threads at once, can see each other half-initialised (``ImportError: cannot import name …``), so
+  they are imported here, once, in the calling thread.
+- ``Memory``: the failing-input memory and the shrink cap of one run of engines: each distinct input
+  is sent once (hypothesis re-runs inputs while shrinking and replays the failing one); the first
+  failure stops the other engines, and ``shrink_time`` seconds after it the failing one ends with
+  the smallest failure found.
+- ``fan_out`` / ``run_all``: calls in threads, ``concurrency`` at a time, each run to its end,
+  then one error chosen: a rule verdict first (the lowest index's), a target error, anything else.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from hypothesis.errors import UnsatisfiedAssumption
+
+from conformance.checks import RuleFailure
+from conformance.http import TargetError, TargetStopped
+
+# packages whose modules schemathesis and hypothesis import inside functions (seen with an audit
+# hook: schemathesis.transport.wsgi/asgi, schemathesis.generation.dictionaries, hypothesis's
+# flatmapped and random strategies): every module of each, so a new lazy import is covered too
+LAZY_PACKAGES = ("schemathesis.transport", "schemathesis.generation", "hypothesis.strategies._internal")
+# codecs are looked up lazily too (the first non-UTF-8 header or body decodes in a thread)
+LAZY_MODULES = ("encodings.ascii", "encodings.latin_1", "encodings.idna", "encodings.utf_8_sig")
+
+_prepared: set[str] = set()
+_prepare_lock = threading.Lock()
+
+
+def _serialised(parse: Callable) -> Callable:
+    lock = threading.RLock()  # re-entrant: a finalizer run by the GC inside a parse may parse too
+
+    def parse_one_at_a_time(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    parse_one_at_a_time.__wrapped__ = parse
+    parse_one_at_a_time.__doc__ = parse.__doc__
+    return parse_one_at_a_time
+
+
+def prepare(engines: bool = True) -> None:
+    """Idempotent; called by every fan-out before its first thread starts. ``engines`` False: the
+    threads only send requests (no hypothesis engine), so the strategies' modules are not imported
+    (hypothesis warns when they are during pytest's start-up, where the census runs)."""
+    with _prepare_lock:
+        if "threads" not in _prepared:
+            if sys.implementation.name == "cpython" and sys.version_info < (3, 12):
+                ast.parse = _serialised(ast.parse)
+            for name in LAZY_MODULES:
+                importlib.import_module(name)
+            _prepared.add("threads")
+        if engines and "engines" not in _prepared:
+            for package_name in LAZY_PACKAGES:
+                package = importlib.import_module(package_name)
+                for module in pkgutil.walk_packages(package.__path__, package_name + "."):
+                    importlib.import_module(module.name)
+            _prepared.add("engines")
+
+
+class EngineDone(BaseException):
+    """Ends one engine at once (a BaseException: hypothesis neither shrinks nor generates past it).
+    ``failure``: the smallest failure this run found, which the engine's test then raises; None when
+    another engine of the same run found one (its verdict is the run's)."""
+
+    def __init__(self, failure: BaseException | None):
+        super().__init__("engine done" if failure is None else str(failure))
+        self.failure = failure
+
+
+class Memory:
+    """The outcome of every distinct input one run of engines sent, and its shrink cap.
+
+    - A key seen before answers from memory, raising the failure it raised.
+    - The first failure starts the cap: from then on the other engines of the run stop (the
+      verdict is in), and the failing one shrinks for ``shrink_time`` seconds of new inputs; past
+      it, the engine ends with the smallest failure it found (each new failure the shrinker keeps
+      is smaller than the one before), so a failing test costs at most the cap.
+    - ``remember_passes`` False: only failures are remembered (a state machine's step must be sent
+      again in each sequence that reaches it, since the group's state depends on it)."""
+
+    def __init__(self, shrink_time: float, remember_passes: bool = True):
+        self.shrink_time = shrink_time
+        self.remember_passes = remember_passes
+        self.outcomes: dict[Hashable, BaseException | None] = {}
+        self.first_failure: float | None = None
+        self.failing_thread: int | None = None
+        self.smallest: BaseException | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def capped(self) -> bool:
+        return self.first_failure is not None and time.monotonic() - self.first_failure > self.shrink_time
+
+    def run(self, key: Hashable, action: Callable[..., None], kwargs: dict | None = None) -> None:
+        """``action(**kwargs)`` once per ``key``, within the cap; a target error stops the engine.
+        Fresh and remembered failures are raised from one line: hypothesis tells bugs apart by
+        where they were raised, and two lines would be two bugs to shrink."""
+        with self.lock:
+            known, failure = key in self.outcomes, self.outcomes.get(key)
+            if self.failing_thread not in (None, threading.get_ident()):
+                raise EngineDone(None)
+            if self.capped and not known:
+                raise EngineDone(self.smallest)
+        if not known:
+            failure = self._first_run(key, action, kwargs or {})
+        if failure is not None:
+            raise failure
+
+    def _first_run(self, key: Hashable, action: Callable[..., None], kwargs: dict) -> BaseException | None:
+        try:
+            action(**kwargs)
+        except TargetError as error:
+            raise TargetStopped(error) from None
+        except UnsatisfiedAssumption as rejected:  # an input thrown away, not a failure: no cap
+            failure = rejected
+        except Exception as error:
+            failure = error
+            with self.lock:
+                self.first_failure = self.first_failure or time.monotonic()
+                self.failing_thread = self.failing_thread or threading.get_ident()
+                self.smallest = error
+        else:
+            failure = None
+            if not self.remember_passes:
+                return None
+        with self.lock:
+            # without its traceback: the frames would keep every exchange of the run alive
+            self.outcomes[key] = failure.with_traceback(None) if failure is not None else None
+        return failure
+
+
+def _caught(function: Callable, item) -> tuple[object, BaseException | None]:
+    try:
+        return function(item), None
+    except EngineDone as done:  # the engine's smallest failure, or stopped for another's
+        return None, done.failure or done
+    except BaseException as error:  # re-raised by run_all, from the calling thread
+        return None, error
+
+
+def choose(errors: list[BaseException | None]) -> tuple[int, BaseException] | None:
+    """The error to raise of several threads': a rule verdict before a target error before
+    anything else, the lowest index first (the same choice every run with the same seed)."""
+    failed = [(index, error) for index, error in enumerate(errors) if error is not None]
+    if not failed:
+        return None
+
+    def rank(pair: tuple[int, BaseException]) -> tuple[int, int]:
+        index, error = pair
+        kind = (
+            0
+            if isinstance(error, RuleFailure)
+            else 1
+            if isinstance(error, TargetStopped | TargetError)
+            else 2
+        )
+        return kind, index
+
+    return min(failed, key=rank)
+
+
+def fan_out(
+    function: Callable,
+    items: Iterable,
+    concurrency: int,
+    *,
+    after: Callable[[int], None] | None = None,
+    engines: bool = True,
+) -> tuple[list, tuple[int, BaseException] | None]:
+    """``function`` over ``items``, ``concurrency`` at a time: the results in order and the chosen
+    error with its index (``choose``), once every call has run to its end. ``after(index)`` runs in
+    the call's own thread when it ends (to collect what that thread saw); ``engines``: whether the
+    calls run hypothesis engines (see ``prepare``)."""
+    items = list(items)
+
+    def call(indexed: tuple[int, object]):
+        index, item = indexed
+        try:
+            return _caught(function, item)
+        finally:
+            if after is not None:
+                after(index)
+
+    prepare(engines)
+    if concurrency <= 1 or len(items) <= 1:
+        outcomes = [call(pair) for pair in enumerate(items)]
+    else:
+        with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix="engine") as pool:
+            outcomes = list(pool.map(call, enumerate(items)))
+    return [result for result, _ in outcomes], choose([error for _, error in outcomes])
+
+
+def verdict_first(error: BaseException) -> BaseException:
+    """The chosen error, ready to raise from the calling thread: a rule verdict or a target stop
+    without the frames it was raised through (the report shows the verdict, not the suite's
+    frames, and formatting hypothesis's deep tracebacks cost pytest seconds per failure); an error
+    of the suite keeps its traceback, which is what its report needs."""
+    if isinstance(error, RuleFailure | TargetStopped | TargetError):
+        return error.with_traceback(None)
+    return error
+
+
+def run_all(function: Callable, items: Iterable, concurrency: int) -> list:
+    """``fan_out``'s results, or its chosen error raised: for requests to different ad groups,
+    which cannot interfere (each group's own requests stay in sequence)."""
+    results, chosen = fan_out(function, items, concurrency, engines=False)
+    if chosen is not None:
+        raise verdict_first(chosen[1])
+    return results
