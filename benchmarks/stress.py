@@ -5,14 +5,16 @@ One standalone, correct mock behind the latency proxy, and the suite run against
 it against staging (``--base-url``, so the remote default ``--concurrency 8``, threads), the
 thorough hypothesis profile, ``--runs`` times in a row, each a fresh process (cold imports and
 caches, where the thread-safety bugs live). Every run must exit 0: a correct server never fails
-the run. Prints each run's exit, seconds and any failing test with its first error line, then the
-count of failed runs and the median time; exits 1 on any failed run.
+the run. Prints each run's exit, seconds, peak RSS and any failing test with its first error
+line, then the count of failed runs, the median time and the largest peak RSS; exits 1 on any
+failed run. ``--python`` runs the suite under another interpreter (a venv of Python 3.12, 3.13).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -24,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from latency import IDS, TOKEN, LatencyProxy  # noqa: E402
+from latency import IDS, TOKEN, WRAPPER, LatencyProxy  # noqa: E402
 
 from conformance.mock.server import MockServer  # noqa: E402
 
@@ -65,20 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"stress: {args.runs} thorough {args.phase} runs, Python {version}, {args.latency_ms:g} ms a response"
     )
-    failed, seconds = [], []
+    failed, seconds, peaks = [], [], []
     try:
         for number in range(1, args.runs + 1):
             with tempfile.TemporaryDirectory() as scratch:
                 verdicts = Path(scratch) / "verdicts.json"
                 started = time.monotonic()
                 completed = subprocess.run(
-                    command(args.python, proxy.url, args.phase, verdicts),
+                    [sys.executable, "-c", WRAPPER, *command(args.python, proxy.url, args.phase, verdicts)],
                     cwd=ROOT,
                     capture_output=True,
                     text=True,
                     check=False,
                 )
                 seconds.append(time.monotonic() - started)
+                peak = re.search(r"PEAK_RSS_KB (\d+)", completed.stderr)
+                peaks.append(int(peak.group(1)) / 1024 if peak else float("nan"))
                 outcomes = json.loads(verdicts.read_text())["outcomes"] if verdicts.exists() else []
             bad = [o for o in outcomes if o["outcome"] not in ("passed", "skipped")]
             line = (
@@ -98,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         mock.stop()
     print(
         f"stress: {len(failed)} of {args.runs} runs failed against a correct server "
-        f"({', '.join(map(str, failed)) or 'none'}); median {statistics.median(seconds):.1f} s a run"
+        f"({', '.join(map(str, failed)) or 'none'}); median {statistics.median(seconds):.1f} s a run; "
+        f"peak RSS at most {max(peaks):.0f} MB"
     )
     return 1 if failed else 0
 

@@ -93,12 +93,13 @@ class Memory:
       verdict is in), and the failing one shrinks for ``shrink_time`` seconds of new inputs; past
       it, the engine ends with the smallest failure it found (each new failure the shrinker keeps
       is smaller than the one before), so a failing test costs at most the cap.
-    - ``remember_passes`` False: only failures are remembered (a state machine's step must be sent
-      again in each sequence that reaches it, since the group's state depends on it)."""
+    - ``stateful``: a state machine's steps, whose answers depend on the group's state and not only
+      on the step: before the cap every step is sent, and only failures are remembered, to answer
+      the shrinker's replays of them past the cap."""
 
-    def __init__(self, shrink_time: float, remember_passes: bool = True):
+    def __init__(self, shrink_time: float, stateful: bool = False):
         self.shrink_time = shrink_time
-        self.remember_passes = remember_passes
+        self.stateful = stateful
         self.outcomes: dict[Hashable, BaseException | None] = {}
         self.first_failure: float | None = None
         self.failing_thread: int | None = None
@@ -117,8 +118,11 @@ class Memory:
             known, failure = key in self.outcomes, self.outcomes.get(key)
             if self.failing_thread not in (None, threading.get_ident()):
                 raise EngineDone(None)
-            if self.capped and not known:
+            capped = self.capped
+            if capped and not known:
                 raise EngineDone(self.smallest)
+            if self.stateful and not capped:
+                known, failure = False, None
         if not known:
             failure = self._first_run(key, action, kwargs or {})
         if failure is not None:
@@ -130,6 +134,8 @@ class Memory:
         except TargetError as error:
             raise TargetStopped(error) from None
         except UnsatisfiedAssumption as rejected:  # an input thrown away, not a failure: no cap
+            if self.stateful:
+                raise
             failure = rejected
         except Exception as error:
             failure = error
@@ -139,7 +145,7 @@ class Memory:
                 self.smallest = error
         else:
             failure = None
-            if not self.remember_passes:
+            if self.stateful:
                 return None
         with self.lock:
             # without its traceback: the frames would keep every exchange of the run alive
@@ -157,21 +163,23 @@ def _caught(function: Callable, item) -> tuple[object, BaseException | None]:
 
 
 def choose(errors: list[BaseException | None]) -> tuple[int, BaseException] | None:
-    """The error to raise of several threads': a rule verdict before a target error before
-    anything else, the lowest index first (the same choice every run with the same seed)."""
+    """The error to raise of several threads': a rule verdict, then a target error, then an error
+    of the suite, then a stop for another engine's failure; the lowest index first (the same
+    choice every run with the same seed)."""
     failed = [(index, error) for index, error in enumerate(errors) if error is not None]
     if not failed:
         return None
 
     def rank(pair: tuple[int, BaseException]) -> tuple[int, int]:
         index, error = pair
-        kind = (
-            0
-            if isinstance(error, RuleFailure)
-            else 1
-            if isinstance(error, TargetStopped | TargetError)
-            else 2
-        )
+        if isinstance(error, RuleFailure):
+            kind = 0
+        elif isinstance(error, TargetStopped | TargetError):
+            kind = 1
+        elif isinstance(error, EngineDone):  # stopped for another engine's failure: never the verdict
+            kind = 3
+        else:
+            kind = 2
         return kind, index
 
     return min(failed, key=rank)

@@ -242,7 +242,7 @@ def test_state_machine(api, target, verdicts, pytestconfig):
     engines.prepare()
     tests = []
     for index, group_id in enumerate(groups):
-        memory = engines.Memory(target.shrink_time, remember_passes=False)
+        memory = engines.Memory(target.shrink_time, stateful=True)
         machine = machine_for(api, verdicts, group_id, target.versions, memory)
         if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
             machine = hypothesis.seed(pytestconfig.stash[SEED] + index)(machine)

@@ -4,7 +4,10 @@ mock's profiles really differ from the default, and a run leaves every ad group 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import subprocess
 
 import httpx
 import pytest
@@ -63,37 +66,36 @@ def test_every_variant_differs_from_the_default_mock(profile):
         variant.stop()
 
 
-@pytest.mark.parametrize("profile", list(CATALOGUE))
-def test_the_suites_raise_no_false_alarm_on_a_correct_variant(tmp_path, profile):
+def run_against(server: MockServer, tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """The suites against a standalone mock, as a user runs them against staging (--base-url, so
+    the remote default --concurrency 8 and the census/restore of a target the run does not own)."""
     verdicts_path = tmp_path / "verdicts.json"
-    completed = run_suite(f"--verdicts-json={verdicts_path}", f"--mock-profile={profile}", timeout=600)
+    completed = run_suite(*as_target(server), f"--verdicts-json={verdicts_path}", *args, timeout=600)
     assert verdicts_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
-    verdicts = json.loads(verdicts_path.read_text())
-    failed = [o["test"] for o in verdicts["outcomes"] if o["outcome"] == "failed"]
-    assert failed == [], (
-        f"{profile}: false alarms (MUST failures on a correct server):\n{completed.stdout[-4000:]}"
+    return completed, json.loads(verdicts_path.read_text())
+
+
+@pytest.mark.parametrize("profile", list(CATALOGUE))
+def test_a_correct_variant_passes_and_is_left_as_found(tmp_path, profile):
+    """No MUST failure and no advisory finding but the profile's own, exit 0, and every ad group's
+    status after the run is its status before (one 'restored' line each, none failed)."""
+    server = MockServer(TOKEN, profile=CATALOGUE[profile]).start()
+    try:
+        before = server.api.statuses()
+        completed, verdicts = run_against(server, tmp_path)
+        after = server.api.statuses()
+    finally:
+        server.stop()
+    assert [o for o in verdicts["outcomes"] if o["outcome"] in ("failed", "suite-error")] == [], (
+        f"{profile}: false alarms (MUST failures or suite errors on a correct server):\n{completed.stdout[-4000:]}"
     )
     advisory = {finding["rule"] for finding in verdicts["findings"]}
     assert advisory <= set(CATALOGUE[profile].advisory), f"{profile}: unexpected advisory findings {advisory}"
     assert completed.returncode == 0, completed.stdout[-3000:]
-
-
-@pytest.mark.parametrize("profile", ["default", "conflict"])
-def test_a_run_leaves_every_ad_group_as_it_found_it(profile):
-    """Against a standalone mock (a target the run does not own), every status after the run is
-    the status before it, and the run says so one line per group."""
-    server = MockServer(TOKEN, profile=CATALOGUE[profile]).start()
-    try:
-        before = server.api.statuses()
-        completed = run_suite(*as_target(server), timeout=600)
-        after = server.api.statuses()
-    finally:
-        server.stop()
-    assert completed.returncode == 0, completed.stdout[-3000:]
     assert after == before, {g: (before[g], after[g]) for g in before if before[g] != after[g]}
-    restored = [line for line in completed.stdout.splitlines() if line.startswith("restored: ")]
+    restored = [n for n in verdicts["notes"] if n["kind"] == "restored"]
     assert len(restored) == len(before), completed.stdout[-3000:]
-    assert "RESTORE FAILED" not in completed.stdout
+    assert not [n for n in verdicts["notes"] if n["kind"] == "restore-failed"]
 
 
 def test_no_restore_leaves_the_groups_as_the_run_changed_them():
@@ -137,3 +139,98 @@ def test_a_failed_restore_is_loud(tmp_path):
     assert sorted(n["group"] for n in failed) == sorted(paused_before)
     for group_id in paused_before:
         assert f"RESTORE FAILED: {group_id} -> paused (pause answered 503" in completed.stdout
+
+
+# a correct server whose updated_at cannot tell the census anything: it has no read, and stamps
+# updated_at on every call (a no-op unpause too)
+UNREADABLE = dataclasses.replace(
+    CATALOGUE["stamp-every-call"], name="stamp-every-call-no-read", read_endpoint=False
+)
+
+
+def test_a_census_that_cannot_know_refuses_to_guess_and_fails_the_run(tmp_path):
+    """Before the first test the run says which groups' status it cannot know; at the end it pauses
+    or unpauses none of them (none that was active is paused), names each with what it is now, and
+    exits 6; a status the user declares is restored as declared."""
+    server = MockServer(TOKEN, profile=UNREADABLE).start()
+    paused = [group.id for group in server.api.dataset if group.status == "paused"]
+    try:
+        before = server.api.statuses()
+        completed, verdicts = run_against(server, tmp_path, f"--ad-group-status={paused[0]}=paused")
+        after = server.api.statuses()
+    finally:
+        server.stop()
+    assert completed.returncode == 6, completed.stdout[-3000:]
+    lines = completed.stdout.splitlines()
+    first_test = next(i for i, line in enumerate(lines) if re.match(r"[.FEsxX]+ +\[", line))  # -q progress
+    assert any("status before the run UNKNOWN" in line for line in lines[:first_test]), completed.stdout[
+        :3000
+    ]
+    assert any("the target stamps every call" in line for line in lines[:first_test])
+    unknown = {n["group"] for n in verdicts["notes"] if n["kind"] == "restore-failed"}
+    active_or_paused = {g for g, status in before.items() if status in ("active", "paused")}
+    assert unknown == active_or_paused - {paused[0]}, unknown
+    assert all(after[g] == "active" for g in unknown), (
+        "a group whose status was unknown was paused on a guess"
+    )
+    assert after[paused[0]] == "paused", "the declared status is the one restored"
+    assert "RESTORE FAILED: ad groups NOT left as the run found them" in completed.stdout
+    assert f"RESTORE FAILED: {paused[1]} -> unknown (not touched" in completed.stdout
+    assert "now active, as far as the run knows" in completed.stdout
+
+
+def test_without_a_read_the_census_checks_updated_at_and_restores_every_group(tmp_path):
+    """no-read-endpoint: the census reads each status from an unpause, after checking on one group
+    that a no-op unpause leaves updated_at and an activation moves it (whole-second stamps)."""
+    server = MockServer(TOKEN, profile=CATALOGUE["no-read-endpoint"]).start()
+    try:
+        before = server.api.statuses()
+        completed, verdicts = run_against(server, tmp_path, "-k", "test_unknown_id_gets_404")
+        after = server.api.statuses()
+    finally:
+        server.stop()
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert after == before
+    census = {n["group"]: n["text"] for n in verdicts["notes"] if n["kind"] == "census"}
+    assert "a second unpause left updated_at as it was, pause then unpause moved it" in census["updated_at"]
+    for group_id, status in before.items():
+        assert census[group_id].startswith(f"{status} before the run") or status not in ("active", "paused")
+
+
+def test_a_dry_run_sends_nothing_and_lists_each_group(tmp_path):
+    server = MockServer(TOKEN).start()
+    try:
+        completed = run_suite(*as_target(server), "--dry-run", timeout=600)
+        requests = server.api.requests
+    finally:
+        server.stop()
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert requests == 0
+    for group in server.api.dataset:
+        assert f"  at the end: POST /ad_groups/{group.id}/pause if it was paused" in completed.stdout
+
+
+def test_a_body_the_census_cannot_parse_strictly_is_read_leniently_and_restored(tmp_path):
+    """Bodies with a byte order mark fail ERR-JSON (the verdict stays strict), yet the census reads
+    each status and the restore leaves every group as found: exit 1, not 6."""
+    server = MockServer(TOKEN, profile=CATALOGUE["no-read-endpoint"]).start()
+    base_url = f"{server.url}/__faults/byte-order-mark"
+    store = server.api.store("byte-order-mark")
+    before = {group_id: group.status for group_id, group in store.groups.items()}
+    verdicts_path = tmp_path / "verdicts.json"
+    try:
+        completed = run_suite(
+            f"--base-url={base_url}",
+            f"--api-token={TOKEN}",
+            *[f"--ad-group-id={group.id}" for group in server.api.dataset],
+            f"--verdicts-json={verdicts_path}",
+            timeout=600,
+        )
+        after = {group_id: group.status for group_id, group in store.groups.items()}
+    finally:
+        server.stop()
+    verdicts = json.loads(verdicts_path.read_text())
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    assert "ERR-JSON" in {rule for o in verdicts["outcomes"] for rule in o["rules"]}
+    assert not [n for n in verdicts["notes"] if n["kind"] == "restore-failed"], completed.stdout[-3000:]
+    assert after == before

@@ -230,6 +230,8 @@ class MockApi:
         status, body, headers = fault.success(200, body, {})
         if isinstance(body, str):
             return Response(body, status_code=status, headers=headers, media_type="text/html")
+        if isinstance(body, bytes):  # already serialised, as the fault wants it on the wire
+            return Response(body, status_code=status, headers=headers, media_type=JSON)
         nan = any(isinstance(v, float) and not math.isfinite(v) for v in body.values())
         return self.json(status, body, headers, allow_nan=nan)
 

@@ -565,6 +565,13 @@ FAULTS = [
         ("ERR-JSON",),
         {"success": lambda s, b, h: (s, json.dumps(b), h)},
     ),
+    Fault(
+        "byte-order-mark",
+        "200 bodies start with a UTF-8 byte order mark (RFC 8259: implementations MUST NOT add one); "
+        "the GET the census reads has it too.",
+        ("ERR-JSON",),
+        {"success": lambda s, b, h: (s, b"\xef\xbb\xbf" + json.dumps(b).encode(), h)},
+    ),
     # -- state -------------------------------------------------------------------------------
     Fault(
         "unpause-noop",
