@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes = json.loads(verdicts.read_text())["outcomes"] if verdicts.exists() else []
             bad = [o for o in outcomes if o["outcome"] not in ("passed", "skipped")]
             line = (
-                f"run {number:2}: exit {completed.returncode}, {seconds[-1]:5.1f} s, {len(outcomes)} outcomes"
+                f"run {number:2}: exit {completed.returncode}, {seconds[-1]:5.1f} s, "
+                f"peak RSS {peaks[-1]:.0f} MB, {len(outcomes)} outcomes"
             )
             if completed.returncode != 0 or bad:
                 failed.append(number)

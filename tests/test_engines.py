@@ -179,3 +179,48 @@ def test_a_rejected_input_is_remembered_without_starting_the_cap():
     ran = []
     memory.run("b", lambda: ran.append("b"))
     assert ran == ["b"]
+
+
+BROKEN_SUITE = textwrap.dedent(
+    """
+    from conformance import rules
+
+    def body_violations(*args, **kwargs):
+        raise ValueError("a bug in the suite")
+
+    rules.body_violations = body_violations
+    """
+)
+
+
+def test_an_error_of_the_suite_is_labelled_and_exits_3_not_as_a_verdict(tmp_path):
+    """A body rule whose code raises: the test is a suite error in the terminal, verdicts.json and
+    the matrix (not failed, no rule broken), and the run exits 3 against a correct target."""
+    from conformance import report
+
+    (tmp_path / "broken_suite.py").write_text(BROKEN_SUITE)
+    verdicts_path = tmp_path / "verdicts.json"
+    completed = subprocess.run(
+        suite_command(
+            "suites/test_body_rules.py",
+            "-k",
+            "2026-06-20-INV-CTR",
+            "-p",
+            "broken_suite",
+            f"--verdicts-json={verdicts_path}",
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        timeout=300,
+    )
+    assert completed.returncode == 3, completed.stdout[-3000:]
+    assert "SUITE ERRORS: raised inside the suite, not verdicts on the target (exit 3)" in completed.stdout
+    assert "ValueError: a bug in the suite" in completed.stdout
+    verdicts = json.loads(verdicts_path.read_text())
+    (outcome,) = [o for o in verdicts["outcomes"] if o["when"] == "call"]
+    assert outcome["outcome"] == "suite-error"
+    assert outcome["rules"] == []
+    assert verdicts["exitstatus"] == 3
+    assert report.matrix(verdicts)["INV-CTR"]["2026-06-20"] == "suite error"
