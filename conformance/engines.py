@@ -20,13 +20,17 @@ per-group set-ups, in threads, with the suite's bounds and the only place its th
 from __future__ import annotations
 
 import ast
+import gzip
 import importlib
+import json
+import os
 import pkgutil
 import sys
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from hypothesis.errors import UnsatisfiedAssumption
 
@@ -56,6 +60,61 @@ def _serialised(parse: Callable) -> Callable:
     return parse_one_at_a_time
 
 
+# text in these codecs is what schemathesis draws (headers); hypothesis tabulates each on first use
+CODECS = ("utf-8",)
+
+
+def _codec_intervals(codec: str) -> tuple[list[list[int]], list[list[int]]]:
+    """The code points ``codec`` encodes, and those that do not decode back, as merged intervals:
+    what hypothesis's charmap.intervals_from_codec computes, without its list of every code point."""
+    encodable: list[list[int]] = []
+    lossy: list[list[int]] = []
+
+    def extend(intervals: list[list[int]], point: int) -> None:
+        if intervals and intervals[-1][1] == point - 1:
+            intervals[-1][1] = point
+        else:
+            intervals.append([point, point])
+
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        try:
+            encoded = char.encode(codec)
+        except Exception:  # usually UnicodeEncodeError, as hypothesis's own loop allows
+            continue
+        extend(encodable, point)
+        try:
+            roundtrips = encoded.decode(codec) == char
+        except Exception:
+            roundtrips = False
+        if not roundtrips:
+            extend(lossy, point)
+    return encodable, lossy
+
+
+def _warm_hypothesis_tables() -> None:
+    """On the first use of text in a codec, hypothesis tabulates every code point (1.1 million
+    tuples, ~180 MB) before caching the result under .hypothesis/, and every engine that needs it
+    before the cache exists builds its own: a fresh clone's first thorough run peaked at 305 MB at
+    concurrency 1 and 1.7 GB at 8. Here the table is built once, as merged intervals (a few
+    kilobytes), and written where and how hypothesis reads it; the Unicode categories likewise."""
+    from hypothesis.internal import charmap
+
+    charmap.charmap()  # small, cached the same way: built once here rather than by 8 threads
+    for codec in CODECS:
+        path = Path(charmap.charmap_file(f"codec-v2-{codec}"))
+        if path.exists():
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with gzip.GzipFile(scratch, "wb", mtime=1) as handle:
+                handle.write(json.dumps(list(_codec_intervals(codec))).encode())
+            os.replace(scratch, path)
+        except OSError:
+            pass  # an unwritable storage directory: hypothesis computes it in memory, as without this
+
+
 def prepare(engines: bool = True) -> None:
     """Idempotent; called by every fan-out before its first thread starts. ``engines`` False: the
     threads only send requests (no hypothesis engine), so the strategies' modules are not imported
@@ -68,6 +127,7 @@ def prepare(engines: bool = True) -> None:
                 importlib.import_module(name)
             _prepared.add("threads")
         if engines and "engines" not in _prepared:
+            _warm_hypothesis_tables()
             for package_name in LAZY_PACKAGES:
                 package = importlib.import_module(package_name)
                 for module in pkgutil.walk_packages(package.__path__, package_name + "."):
