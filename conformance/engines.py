@@ -154,8 +154,9 @@ class Memory:
       it, the engine ends with the smallest failure it found (each new failure the shrinker keeps
       is smaller than the one before), so a failing test costs at most the cap.
     - ``stateful``: a state machine's steps, whose answers depend on the group's state and not only
-      on the step: before the cap every step is sent, and only failures are remembered, to answer
-      the shrinker's replays of them past the cap."""
+      on the step: before the cap every step is sent, and only failures are remembered; past it a
+      step not seen failing passes unsent, so hypothesis shrinks to the shortest sequence among
+      those seen failing (on memory alone: a step costs no request there)."""
 
     def __init__(self, shrink_time: float, stateful: bool = False):
         self.shrink_time = shrink_time
@@ -180,6 +181,8 @@ class Memory:
                 raise EngineDone(None)
             capped = self.capped
             if capped and not known:
+                if self.stateful:
+                    return  # past the cap a sequence passes unsent: the shrinker settles on those seen
                 raise EngineDone(self.smallest)
             if self.stateful and not capped:
                 known, failure = False, None

@@ -224,3 +224,23 @@ def test_an_error_of_the_suite_is_labelled_and_exits_3_not_as_a_verdict(tmp_path
     assert outcome["rules"] == []
     assert verdicts["exitstatus"] == 3
     assert report.matrix(verdicts)["INV-CTR"]["2026-06-20"] == "suite error"
+
+
+def test_a_state_machine_step_is_always_sent_before_the_cap_and_passes_unsent_after_it():
+    memory = engines.Memory(shrink_time=0.2, stateful=True)
+    sent = []
+
+    def fails():
+        sent.append("a")
+        raise failure("BEH-ACTIVATES")
+
+    for _ in range(2):  # a step's answer depends on the group's state: sent again, not recalled
+        with pytest.raises(RuleFailure):
+            memory.run(("a",), fails)
+    assert sent == ["a", "a"]
+    time.sleep(0.3)
+    with pytest.raises(RuleFailure):
+        memory.run(("a",), fails)  # past the cap: a sequence seen failing fails from memory
+    assert sent == ["a", "a"]
+    memory.run(("b",), lambda: sent.append("b"))  # and one never seen passes unsent
+    assert sent == ["a", "a"]
