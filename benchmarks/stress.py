@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -95,8 +96,12 @@ def main(argv: list[str] | None = None) -> int:
                     ln for ln in completed.stdout.splitlines() if ln.startswith(("E ", "FAILED", "ERROR"))
                 ]
                 line += "\n    " + "\n    ".join(
-                    [f"{o['test']} {o['outcome']} {o['rules']}" for o in bad] + errors[:6]
+                    [f"{o['test']} {o['outcome']} {o['rules']} {o.get('error', '')}" for o in bad]
+                    + errors[:6]
                 )
+                # the whole failure, for the one who reads why a correct server failed
+                failures = completed.stdout[completed.stdout.find("= FAILURES =") :][:6000]
+                line += "\n" + textwrap.indent(failures, "    | ")
             print(line, flush=True)
     finally:
         proxy.stop()

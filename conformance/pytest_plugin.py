@@ -632,8 +632,18 @@ class OutcomeRecorder:
             # a conformance test (the suites' tests all use the target's client), not a self-test
             conformance_test = call.excinfo is not None and "api" in getattr(item, "fixturenames", ())
             broken = []
-            if call.excinfo is not None and isinstance(call.excinfo.value, RuleFailure):
-                broken = sorted({v.rule for v in call.excinfo.value.violations})
+            if call.excinfo is not None and any(
+                isinstance(leaf, RuleFailure) for leaf in leaves(call.excinfo.value)
+            ):
+                # hypothesis may group several failures (distinct bugs, or a flaky one): every rule of each
+                broken = sorted(
+                    {
+                        v.rule
+                        for leaf in leaves(call.excinfo.value)
+                        if isinstance(leaf, RuleFailure)
+                        for v in leaf.violations
+                    }
+                )
             elif hasattr(report, "wasxfail"):
                 broken = [word for word in report.wasxfail.split() if word.rstrip(",") in rules.catalogue()]
                 broken = [word.rstrip(",") for word in broken]
