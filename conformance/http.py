@@ -337,7 +337,7 @@ class ApiClient:
             self.counts[request_kind(method, url)] += 1
         started = time.monotonic()
         try:
-            response = self.http.send(request, stream=True)
+            response = self._send_once_more_if_dropped(request)
             try:
                 exchange.status = response.status_code
                 exchange.response_headers = list(response.headers.items())
@@ -360,6 +360,19 @@ class ApiClient:
         for observe in self.observers:
             observe(exchange)
         return exchange
+
+    def _send_once_more_if_dropped(self, request: httpx.Request) -> httpx.Response:
+        """A kept-alive connection the server closed as the request went out ends with no response
+        at all (seen against a correct mock at --concurrency 8: 1 run in 20 under Python 3.13): it
+        is sent once more, on a new connection. Unpause and pause are idempotent in effect, so the
+        second send changes nothing a first answered one would not; a second drop, or a reset
+        mid-answer, is the target's (TargetError)."""
+        try:
+            return self.http.send(request, stream=True)
+        except httpx.RemoteProtocolError as error:
+            if "without sending a response" not in str(error):
+                raise
+            return self.http.send(request, stream=True)
 
     def _read_capped(self, response: httpx.Response, started: float) -> bytes:
         """The body, refused beyond ``max_body`` bytes or past the request's total deadline."""

@@ -86,6 +86,7 @@ def transcript(base: str, ids: list[str]) -> list:
                     response.headers.get("www-authenticate"),
                     response.headers.get("allow"),
                     json.dumps(body, sort_keys=True),
+                    response.content.startswith(b"\xef\xbb\xbf"),  # httpx's json() skips a byte order mark
                 )
             )
 

@@ -22,8 +22,9 @@ TIME_BUDGET = 8  # --time-budget of every hostile run
 # bounds the suite promises are asserted on its test phase (phase_seconds), which a busy machine
 # stretches far less than it stretches interpreter start-up and imports
 GLOBAL_BUDGET = 120
-# what a busy machine may add to a test phase beyond what the budgets allow (CPU, not waiting)
-MARGIN = 10
+# what a busy machine may add to a test phase beyond what the budgets allow (CPU, not waiting):
+# .ci/run, with two xdist workers each driving suite runs, measured up to 18.1 s for a budget of 8
+MARGIN = 25
 
 
 def failing_exit(completed: subprocess.CompletedProcess) -> int:
