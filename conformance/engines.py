@@ -105,14 +105,29 @@ def _warm_hypothesis_tables() -> None:
         path = Path(charmap.charmap_file(f"codec-v2-{codec}"))
         if path.exists():
             continue
+        tables = _codec_intervals(codec)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with gzip.GzipFile(scratch, "wb", mtime=1) as handle:
-                handle.write(json.dumps(list(_codec_intervals(codec))).encode())
+                handle.write(json.dumps(list(tables)).encode())
             os.replace(scratch, path)
         except OSError:
-            pass  # an unwritable storage directory: hypothesis computes it in memory, as without this
+            # an unwritable storage directory: hypothesis would tabulate the codec again for every
+            # strategy that needs it, in every engine; it is answered from the table built here
+            _answer_in_memory(charmap, codec, tables)
+
+
+def _answer_in_memory(charmap, codec: str, tables: tuple[list[list[int]], list[list[int]]]) -> None:
+    from hypothesis.internal.intervalsets import IntervalSet
+
+    computed = tuple(IntervalSet([tuple(pair) for pair in intervals]) for intervals in tables)
+    tabulate = charmap.intervals_from_codec
+
+    def intervals_from_codec(codec_name: str):
+        return computed if codec_name == codec else tabulate(codec_name)
+
+    charmap.intervals_from_codec = intervals_from_codec
 
 
 def prepare(engines: bool = True) -> None:

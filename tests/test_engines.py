@@ -244,3 +244,34 @@ def test_a_state_machine_step_is_always_sent_before_the_cap_and_passes_unsent_af
     assert sent == ["a", "a"]
     memory.run(("b",), lambda: sent.append("b"))  # and one never seen passes unsent
     assert sent == ["a", "a"]
+
+
+UNWRITABLE_STORAGE = textwrap.dedent(
+    """
+    import json, resource, sys, tempfile
+    from pathlib import Path
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.internal import charmap
+    blocker = Path(tempfile.mkdtemp()) / "a-file"
+    blocker.write_text("")
+    set_hypothesis_home_dir(str(blocker / "hypothesis"))  # under a file: nothing can be written
+    from conformance import engines
+    engines.prepare()
+    encodable, lossy = charmap.intervals_from_codec("utf-8")
+    print(json.dumps([list(encodable.intervals), list(lossy.intervals),
+                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024]))
+    """
+)
+
+
+def test_an_unwritable_hypothesis_storage_is_answered_from_memory():
+    """No storage to cache hypothesis's utf-8 table in: it is answered from the merged intervals,
+    the same table hypothesis computes, without tabulating every code point (bounded memory)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", UNWRITABLE_STORAGE], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    encodable, lossy, peak_mb = json.loads(completed.stdout)
+    assert encodable == [[0, 0xD7FF], [0xE000, sys.maxunicode]]
+    assert lossy == []
+    assert peak_mb < 200, f"peak RSS {peak_mb} MB: the table was tabulated code point by code point"
