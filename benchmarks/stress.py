@@ -30,27 +30,20 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from latency import IDS, TOKEN, WRAPPER, LatencyProxy  # noqa: E402
 
 from conformance.mock.server import MockServer  # noqa: E402
+from conformance.mutation import suite_command  # noqa: E402
 
 
 def command(python: str, url: str, phase: str, verdicts: Path) -> list[str]:
-    selection = ["suites/test_properties.py"] if phase == "property" else ["suites"]
-    return [
-        python,
-        "-m",
-        "pytest",
+    selection = ["-k", "test_generated_requests_conform"] if phase == "property" else []
+    return suite_command(
         *selection,
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--no-header",
-        "-o",
-        "addopts=--strict-markers",
-        "--hypothesis-profile=thorough",
         f"--base-url={url}",
         f"--api-token={TOKEN}",
         *[f"--ad-group-id={group_id}" for group_id in IDS],
         f"--verdicts-json={verdicts}",
-    ]
+        profile="thorough",
+        python=python,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

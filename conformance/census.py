@@ -52,6 +52,7 @@ class Before:
     how: str  # how the census read it
     first: Obtained | None = None  # the census's unpause (no header): VER-DEFAULT's specimen
     read: bool = False  # read with GET: the restore is verified with GET too
+    ambiguous: bool = False  # an unpause answered 200 'active': only the calibration can tell
 
 
 def lenient_body(exchange: Exchange) -> dict | None:
@@ -117,7 +118,7 @@ def read(api: ApiClient, group_id: str) -> tuple[str | None, str]:
 
 
 def _first_unpause(api: ApiClient, group_id: str, no_read: str) -> Before:
-    """Step 3's unpause; status None and how 'active' when only the calibration can tell."""
+    """Step 3's unpause; ``ambiguous`` when only the calibration can tell what it means."""
     try:
         first = api.post(unpause_path(group_id), headers=api.auth)
     except TargetError as error:
@@ -134,7 +135,7 @@ def _first_unpause(api: ApiClient, group_id: str, no_read: str) -> Before:
         )
     if status != ACTIVE:
         return Before(group_id, status, f"{no_read}; unpause reported {status!r}", obtained)
-    return Before(group_id, None, ACTIVE, obtained)
+    return Before(group_id, None, f"{no_read}; unpause answered 200 'active'", obtained, ambiguous=True)
 
 
 @dataclass
@@ -142,10 +143,6 @@ class Calibration:
     trusted: bool
     how: str
     offset: float = 0.0  # the answer's Date minus updated_at at an activation, in seconds
-
-
-def _wait_since(exchange: Exchange, sent: float) -> None:
-    time.sleep(max(0.0, sent + SECOND - time.monotonic()))
 
 
 def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -> Calibration:
@@ -241,7 +238,7 @@ def census(
         else:
             unread.append((group_id, f"no read ({how})"))
     firsts = engines.run_all(lambda pair: _first_unpause(api, *pair), unread, concurrency)
-    ambiguous = [was for was in firsts if was.status is None and was.how == ACTIVE]
+    ambiguous = [was for was in firsts if was.ambiguous]
     calibration = (
         calibrate(api, ambiguous[0].first.exchange, ambiguous[0].group_id, may_pause) if ambiguous else None
     )

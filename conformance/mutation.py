@@ -62,11 +62,11 @@ class Verdict:
         return bool(self.expected) and all(not catalogue[rule].blocking for rule in self.expected)
 
 
-def suite_command(*args: str, profile: str = "verdict") -> list[str]:
+def suite_command(*args: str, profile: str = "verdict", python: str = sys.executable) -> list[str]:
     """``pytest suites`` as a quiet subprocess: no cache, no header, the project's addopts
     replaced, and a hypothesis profile without shrinking (the verdict matters, not the example)."""
     return [
-        sys.executable,
+        python,
         "-m",
         "pytest",
         "suites",

@@ -226,7 +226,7 @@ def take_census(
         say(config, lines)
 
 
-def say(config: pytest.Config, lines: list[str]) -> None:
+def say(config: pytest.Config, lines: list[str], red: bool = True) -> None:
     """Lines to the terminal now, past output capturing (a census can run inside a fixture)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
@@ -235,15 +235,7 @@ def say(config: pytest.Config, lines: list[str]) -> None:
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         reporter.ensure_newline()
         for line in lines:
-            reporter.write_line(line, red=True, bold=True)
-
-
-def say_plain(config: pytest.Config, lines: list[str]) -> None:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.ensure_newline()
-        for line in lines:
-            reporter.write_line(line)
+            reporter.write_line(line, red=red, bold=red)
 
 
 def restore_groups(
@@ -465,7 +457,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if target is not None and target.dry_run:
         files = {Path(str(item.fspath)).name for item in items}
         where = shown_url(target.base_url) if target.base_url else "the embedded mock"
-        say_plain(
+        say(
             config,
             census.plan(
                 where,
@@ -477,6 +469,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 target.restore,
                 target.concurrency,
             ),
+            red=False,
         )
         config.hook.pytest_deselected(items=list(items))
         items[:] = []

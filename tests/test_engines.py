@@ -121,6 +121,11 @@ def failure(rule_id: str = "INV-CTR") -> RuleFailure:
     return RuleFailure([rules.Violation(rule_id, "x")], None, str, "test")
 
 
+def fails(rule_id: str = "INV-CTR") -> None:
+    """An engine's input whose verdict breaks ``rule_id``."""
+    raise failure(rule_id)
+
+
 def test_the_verdict_is_chosen_before_a_target_error_and_a_suite_error():
     errors = [ValueError("suite"), None, failure(), engines.EngineDone(None), failure("SCHEMA-TYPE")]
     index, chosen = engines.choose(errors)
@@ -132,10 +137,6 @@ def test_the_verdict_is_chosen_before_a_target_error_and_a_suite_error():
 
 def test_the_first_failure_stops_the_other_engines_and_the_cap_ends_the_failing_one():
     memory = engines.Memory(shrink_time=0.2)
-
-    def fails():
-        raise failure()
-
     with pytest.raises(RuleFailure):
         memory.run("a", fails)
     # another thread: stopped at once, without running its input
@@ -230,17 +231,17 @@ def test_a_state_machine_step_is_always_sent_before_the_cap_and_passes_unsent_af
     memory = engines.Memory(shrink_time=0.2, stateful=True)
     sent = []
 
-    def fails():
+    def step():
         sent.append("a")
-        raise failure("BEH-ACTIVATES")
+        fails("BEH-ACTIVATES")
 
     for _ in range(2):  # a step's answer depends on the group's state: sent again, not recalled
         with pytest.raises(RuleFailure):
-            memory.run(("a",), fails)
+            memory.run(("a",), step)
     assert sent == ["a", "a"]
     time.sleep(0.3)
     with pytest.raises(RuleFailure):
-        memory.run(("a",), fails)  # past the cap: a sequence seen failing fails from memory
+        memory.run(("a",), step)  # past the cap: a sequence seen failing fails from memory
     assert sent == ["a", "a"]
     memory.run(("b",), lambda: sent.append("b"))  # and one never seen passes unsent
     assert sent == ["a", "a"]
