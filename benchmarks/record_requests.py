@@ -15,8 +15,10 @@ RECORDED: list[list] = []
 def pytest_configure(config) -> None:
     send = http.ApiClient._send
 
-    def recording_send(self, method: str, url: str, headers: dict[str, str], content: bytes):
-        RECORDED.append([method, url, headers, content.decode("latin-1")])
+    def recording_send(self, method: str, url: str, headers: dict[str, str | bytes], content: bytes):
+        # values as latin-1 text: a header may go out as bytes (a near-miss token with a no-break space)
+        shown = {k: v.decode("latin-1") if isinstance(v, bytes) else v for k, v in headers.items()}
+        RECORDED.append([method, url, shown, content.decode("latin-1")])
         return send(self, method, url, headers, content)
 
     http.ApiClient._send = recording_send

@@ -149,7 +149,8 @@ def raw_replay(recorded: list[list]) -> float:
     with httpx.Client() as client:
         started = time.perf_counter()
         for method, url, headers, body in recorded:
-            client.request(method, url, headers=headers, content=body.encode("latin-1"))
+            raw = {name: value.encode("latin-1") for name, value in headers.items()}
+            client.request(method, url, headers=raw, content=body.encode("latin-1"))
         return time.perf_counter() - started
 
 

@@ -248,6 +248,87 @@ def census(
 
 
 @dataclass
+class Observation:
+    paused: bool | None  # None: the observation cannot tell
+    how: str
+    sent: list[Exchange]
+
+
+class Observer:
+    """Whether an ad group the run paused is still paused, by the cheapest honest observation:
+    GET /ad_groups/{id} where the target has it (changes nothing); else the next unpause's answer,
+    whose meaning the census checked: a refusal (409, 422) says not paused; a 200 'active' says
+    paused only through updated_at, and only where the census's check trusted what it tells."""
+
+    # after the last request observed, before the unpause that observes: whole-second stamps
+    # one second apart on both sides still tell "this unpause" from "an earlier request"
+    SETTLE = 2.2
+
+    def __init__(self, api: ApiClient, reads: bool | None, calibration: Calibration | None):
+        self.api = api
+        self.reads = reads  # None: not known yet (asked once, on first use)
+        self.calibration = calibration
+
+    def read_status(self, group_id: str) -> tuple[str | None, str]:
+        if self.reads is False:
+            return None, "the target has no GET /ad_groups/{id}"
+        status, how = read(self.api, group_id)
+        if self.reads is None:
+            self.reads = status is not None
+        return status, how
+
+    def still_paused(self, group_id: str, pause: Exchange, started: float) -> Observation:
+        """``pause`` (a 200 'paused') was answered at monotonic ``started``; every request since
+        has been answered."""
+        if self.reads is not False:
+            status, how = self.read_status(group_id)
+            if status is not None:
+                return Observation(status == PAUSED if status in (PAUSED, ACTIVE) else None, how, [])
+        trusted = self.calibration is not None and self.calibration.trusted
+        if trusted:
+            done = time.monotonic()
+            time.sleep(max(0.0, done + pause.elapsed + self.SETTLE - time.monotonic()))
+        exchange = self.api.post(unpause_path(group_id), headers=self.api.auth)
+        status = _status(exchange)
+        if refused(exchange):
+            return Observation(
+                False, f"the unpause observing it was refused ({exchange.status}): not paused", [exchange]
+            )
+        if exchange.status != 200 or status != ACTIVE:
+            return Observation(
+                None, f"the unpause observing it answered {exchange.status}, status {status!r}", [exchange]
+            )
+        if not trusted:
+            why = self.calibration.how if self.calibration is not None else "the census did not check it"
+            return Observation(
+                None,
+                f"no read, and an unpause's 200 cannot tell whether it activated the group ({why})",
+                [exchange],
+            )
+        paused_at, activated_at = _updated(pause), _updated(exchange)
+        if paused_at is None or activated_at is None:
+            return Observation(
+                None, "the pause or the unpause observing it has no readable updated_at", [exchange]
+            )
+        # a request in the batch stamps within (batch end - pause sent) + 1 s of the pause's stamp;
+        # the observing unpause, sent SETTLE s after the batch, stamps later than that
+        threshold = (done - started) + pause.elapsed + 1.0
+        moved = (activated_at - paused_at).total_seconds()
+        if moved >= threshold:
+            return Observation(
+                True,
+                f"the unpause observing it activated it (updated_at {moved:.1f} s after the pause's)",
+                [exchange],
+            )
+        return Observation(
+            False,
+            f"the unpause observing it found it active already (updated_at {moved:.1f} s after the pause's, "
+            f"within the {threshold:.1f} s of the requests before it)",
+            [exchange],
+        )
+
+
+@dataclass
 class Restored:
     group_id: str
     wanted: str

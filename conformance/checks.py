@@ -118,11 +118,11 @@ def violation(rule_id: str, message: str) -> rules.Violation:
 
 
 # json_violations() judges these on every exchange of every test, whatever rule the test names
-JUDGED_ON_EVERY_RESPONSE = ("ERR-JSON", "ERR-NO-5XX")
+JUDGED_ON_EVERY_RESPONSE = ("ERR-JSON", "ERR-JSON-UNIQUE", "ERR-NO-5XX")
 
 
 def json_violations(exchange: Exchange) -> list[rules.Violation]:
-    """ERR-JSON and ERR-NO-5XX for any response."""
+    """ERR-JSON, ERR-JSON-UNIQUE and ERR-NO-5XX for any response."""
     found = []
     if exchange.status is not None and exchange.status >= 500:
         found.append(violation("ERR-NO-5XX", f"answered {exchange.status}"))
@@ -133,6 +133,15 @@ def json_violations(exchange: Exchange) -> list[rules.Violation]:
         exchange.json()
     except (ValueError, UnicodeDecodeError) as error:
         found.append(violation("ERR-JSON", f"body is not valid JSON: {error}"))
+    duplicated = exchange.duplicate_names()
+    if duplicated:
+        found.append(
+            violation(
+                "ERR-JSON-UNIQUE",
+                f"an object carries {', '.join(map(repr, duplicated[:5]))} more than once: which one a "
+                "client reads depends on its parser",
+            )
+        )
     return found
 
 

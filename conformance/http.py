@@ -32,19 +32,27 @@ class Redactor:
     The suite sends values derived from the token (the token minus its last character, with a
     suffix, without its scheme), and a server may echo any of them, or a slice of one: so every run
     of six or more characters that also occurs in a secret is redacted, not only the exact secret.
-    A secret shorter than six characters is redacted where it appears whole."""
+    A secret shorter than six characters is redacted where it appears whole. Case is ignored: the
+    suite also sends the token in other case (a near-miss a careless comparison accepts)."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         fragments = sorted(
             {secret[i : i + FRAGMENT] for secret in self.secrets for i in range(len(secret) - FRAGMENT + 1)}
         )
+        self.whole = (
+            re.compile("|".join(map(re.escape, self.secrets)), re.IGNORECASE) if self.secrets else None
+        )
         # a lookahead finds every start, overlapping ones included, at the regex engine's speed
-        self.pattern = re.compile("(?=(" + "|".join(map(re.escape, fragments)) + "))") if fragments else None
+        self.pattern = (
+            re.compile("(?=(" + "|".join(map(re.escape, fragments)) + "))", re.IGNORECASE)
+            if fragments
+            else None
+        )
 
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
+        if self.whole is not None:
+            text = self.whole.sub(REDACTED, text)
         if self.pattern is None:
             return text
         spans: list[list[int]] = []  # merged [start, stop) ranges covered by some fragment
@@ -87,6 +95,7 @@ class Exchange:
     error: str | None = None
     elapsed: float = 0.0
     _parsed: tuple[Any, ValueError | None] | None = field(default=None, init=False, repr=False, compare=False)
+    _duplicates: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def content_type(self) -> str:
@@ -100,7 +109,12 @@ class Exchange:
         UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
         if self._parsed is None:
             try:
-                value = json.loads(self.response_body.decode("utf-8"), parse_constant=_reject, parse_int=_int)
+                value = json.loads(
+                    self.response_body.decode("utf-8"),
+                    parse_constant=_reject,
+                    parse_int=_int,
+                    object_pairs_hook=self._object,
+                )
                 _check_depth(value)
                 self._parsed = (value, None)
             except ValueError as error:  # UnicodeDecodeError is one
@@ -114,6 +128,24 @@ class Exchange:
         if error is not None:
             raise error
         return value
+
+    def _object(self, pairs: list[tuple[str, Any]]) -> dict:
+        """An object as Python's json builds it (the last of two members with one name wins),
+        noting every name that occurs more than once."""
+        value = dict(pairs)
+        if len(value) < len(pairs):
+            seen: set[str] = set()
+            self._duplicates += [name for name, _ in pairs if name in seen or seen.add(name)]
+        return value
+
+    def duplicate_names(self) -> list[str]:
+        """Member names a JSON object of the body carries more than once (RFC 8259 §4: they SHOULD
+        be unique), or [] (also for a body that does not parse)."""
+        try:
+            self.json()
+        except ValueError:
+            return []
+        return list(dict.fromkeys(self._duplicates))
 
     def curl(self, redact: Redactor) -> str:
         parts = ["curl", "-sS", "-X", self.method, shlex.quote(redact(self.url))]
@@ -248,6 +280,7 @@ class ApiClient:
         self.timeout = timeout
         self.local = threading.local()
         self.counts = {"unpause": 0, "pause": 0, "read": 0, "other": 0}  # requests sent, by kind
+        self.side_effect_requests = 0  # of those, what the side-effect checks sent (test_refusals)
         self.count_lock = threading.Lock()
         self.paused_until = 0.0  # a 429's Retry-After holds every request of the run until then
         # under xdist, the workers' clients share the pause through this file (epoch seconds)

@@ -3,6 +3,7 @@ schemathesis generates and validates against the same single source of truth."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -27,7 +28,9 @@ def _localise(node: Any) -> Any:
     return node
 
 
-def build(version: str, ad_group_ids: list[str]) -> dict[str, Any]:
+def build(version: str, ad_group_ids: list[str], extra_inputs: bool = True) -> dict[str, Any]:
+    """``extra_inputs``: declare the inputs clients send that the pages do not document (an
+    Idempotency-Key, query parameters), so that generated cases carry them."""
     shape = schemas.versions()[version]
     common = next(d for i, d in schemas.schema_documents().items() if i.endswith("/common.json"))
     is_default = version == schemas.registry_data()["default"]
@@ -35,7 +38,7 @@ def build(version: str, ad_group_ids: list[str]) -> dict[str, Any]:
         "description": "error envelope",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}},
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": f"unpause ({version})", "version": version},
         "paths": {
@@ -85,6 +88,33 @@ def build(version: str, ad_group_ids: list[str]) -> dict[str, Any]:
             },
         },
     }
+    if extra_inputs:
+        document["paths"]["/ad_groups/{id}/unpause"]["post"]["parameters"] += copy.deepcopy(EXTRA_INPUTS)
+    return document
+
+
+# not documented, but what clients send: the newer SDKs' Idempotency-Key, and query parameters
+# unpause does not take; a target ignores or refuses them (ERR-EXTRA-INPUT)
+EXTRA_INPUTS = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+    {
+        "name": "extra",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "maxLength": 16},
+            "maxProperties": 3,
+        },
+    },
+]
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey[ApiClient]()
 STARTED = pytest.StashKey[float]()
 BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census
+# what the census learned of the target, for the side-effect checks' observer (workers get a copy)
+CENSUS_FACTS = pytest.StashKey[dict]()  # {"reads": bool | None, "calibration": Calibration | None}
 COVERAGE = pytest.StashKey[coverage.Recorder]()  # this process's 200 bodies, by documented branch
 RUN_COVERAGE = pytest.StashKey[dict]()  # the whole run's, merged where the files are written
 COMPARE_CLIENT = pytest.StashKey[ApiClient]()  # the second target's (--compare-base-url)
@@ -189,6 +191,14 @@ def pytest_configure_node(node) -> None:
         scratch = Path(tempfile.mkdtemp(prefix="conformance-"))
         config.stash[PAUSE_FILE] = scratch / "retry-after"
     node.workerinput["conformance_pause_file"] = str(config.stash[PAUSE_FILE])
+    facts = config.stash.get(CENSUS_FACTS, None)
+    if facts is not None:
+        check = facts["calibration"]
+        node.workerinput["conformance_census"] = {
+            "reads": facts["reads"],
+            "calibration": None if check is None else [check.trusted, check.how, check.offset],
+            "statuses": facts["statuses"],
+        }
 
 
 def take_census(
@@ -206,6 +216,10 @@ def take_census(
         client, group_ids or target.ad_group_ids, target.concurrency, declared, target.use_pause
     )
     config.stash[key] = before
+    if key is BEFORE:
+        reads = True if any(was.read for was in before.values()) else None
+        statuses = {was.group_id: was.status for was in before.values()}
+        config.stash[CENSUS_FACTS] = {"reads": reads, "calibration": check, "statuses": statuses}
     verdicts = config.stash[VERDICTS]
     if check is not None:
         verdicts.note("census", who + "updated_at", f"{who}what updated_at tells: {check.how}")
@@ -319,6 +333,30 @@ def specimens(pytestconfig: pytest.Config, api: ApiClient, target: Target) -> st
         if was.first is not None and was.first.exchange is not None:
             found.offer(was.first)
     return found
+
+
+def census_facts(config: pytest.Config) -> dict:
+    """What the census learned (this process's, or the controller's copy in an xdist worker)."""
+    facts = config.stash.get(CENSUS_FACTS, None)
+    if facts is None:
+        shared = (getattr(config, "workerinput", None) or {}).get("conformance_census")
+        if shared is not None:
+            check = shared["calibration"]
+            facts = {**shared, "calibration": check and census.Calibration(*check)}
+    return facts or {"reads": None, "calibration": None, "statuses": {}}
+
+
+@pytest.fixture(scope="session")
+def observer(pytestconfig: pytest.Config, api: ApiClient) -> census.Observer:
+    """Whether a group the run paused is still paused, as the census found it can be seen."""
+    facts = census_facts(pytestconfig)
+    return census.Observer(api, facts["reads"], facts["calibration"])
+
+
+@pytest.fixture(scope="session")
+def status_before(pytestconfig: pytest.Config, api: ApiClient) -> dict[str, str | None]:
+    """Each group's status before the run, as the census read it (or the user declared it)."""
+    return {**census_facts(pytestconfig)["statuses"], **pytestconfig.stash[TARGET].declared}
 
 
 def worker_count(config: pytest.Config) -> int:
@@ -611,7 +649,7 @@ class OutcomeRecorder:
         if hasattr(report, "wasxfail") and verdicts is not None:
             report.wasxfail = verdicts.redact(report.wasxfail)
         client = item.config.stash.get(CLIENT, None)
-        report.conformance_requests = [process_name(item.config), dict(client.counts) if client else {}]
+        report.conformance_requests = [process_name(item.config), counts_of(client)]
         if COVERAGE in item.config.stash:
             report.conformance_coverage = [process_name(item.config), item.config.stash[COVERAGE].snapshot()]
         if MIRROR in item.config.stash:
@@ -692,7 +730,16 @@ class OutcomeRecorder:
 
     @property
     def requests(self) -> int:
-        return sum(self.requests_by_kind.values())
+        return sum(n for kind, n in self.requests_by_kind.items() if kind != SIDE_EFFECT)
+
+
+SIDE_EFFECT = "side-effect checks"  # counted among the kinds above too: not a kind of its own
+
+
+def counts_of(client: ApiClient | None) -> dict[str, int]:
+    if client is None:
+        return {}
+    return {**client.counts, SIDE_EFFECT: client.side_effect_requests}
 
 
 def label(item: pytest.Item) -> None:
@@ -812,7 +859,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         restore_groups(config, client)  # the census was taken here, at pytest_sessionstart
         client.close()
         if recorder is not None:  # this process's own requests (census, restore, and its tests' if any)
-            recorder.requests_by_process[process_name(config)] = dict(client.counts)
+            recorder.requests_by_process[process_name(config)] = counts_of(client)
     if recorder is not None and COVERAGE in config.stash:  # this process's bodies, the restore's too
         recorder.coverage_by_process[process_name(config)] = config.stash[COVERAGE].snapshot()
         config.stash[RUN_COVERAGE] = recorder.run_coverage
@@ -855,6 +902,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(
             f"requests: {recorder.requests} (unpause {kinds['unpause']}, pause {kinds['pause']}, "
             f"read {kinds['read']}, other {kinds['other']})"
+            + (
+                f"; of them, {kinds[SIDE_EFFECT]} for the side-effect checks (BEH-REFUSAL-INERT)"
+                if kinds.get(SIDE_EFFECT)
+                else ""
+            )
         )
     errors = [o for o in config.stash.get(OUTCOMES, []) if o["outcome"] == SUITE_ERROR]
     if errors:

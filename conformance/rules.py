@@ -344,6 +344,18 @@ def check_bid_target(body, tol):
         yield f"bid_type={body['bid_type']} needs desired_cost_per_result, which is null"
 
 
+@body_check("INV-BID-TARGET-ONLY")
+def check_bid_target_only(body, tol):
+    if (
+        body.get("bid_type") not in ("average_target", "maximum_target")
+        and body.get("desired_cost_per_result") is not None
+    ):
+        yield (
+            f"bid_type={body.get('bid_type')!r} has no target cost, yet "
+            f"desired_cost_per_result={body['desired_cost_per_result']!r}"
+        )
+
+
 @body_check("INV-FREQUENCY-CAP")
 def check_frequency_cap(body, tol):
     cap = body.get("frequency_cap")

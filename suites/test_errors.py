@@ -1,9 +1,11 @@
-"""Unknown and malformed ids, other methods, request bodies: 4xx with the envelope, never 5xx."""
+"""Unknown and malformed ids, other methods, request bodies, query strings, Idempotency-Key: 4xx with
+the envelope or (where the input may be ignored) the normal answer, never 5xx."""
 
 from __future__ import annotations
 
 import pytest
 
+from conformance import refusals, state
 from conformance.checks import error_violations, json_violations, violation
 from conformance.endpoints import unpause_path, version_header
 
@@ -18,20 +20,10 @@ def test_unknown_id_gets_404(api, verdicts, version):
     )
 
 
-MALFORMED_IDS = {
-    "very-long": "/ad_groups/" + "a" * 5000 + "/unpause",
-    "unicode": "/ad_groups/" + "adgrp_%C3%A9%E2%9C%93%F0%9F%98%80" + "/unpause",
-    "encoded-slash": "/ad_groups/adgrp_a%2Fb/unpause",
-    "empty-segment": "/ad_groups//unpause",
-    "dot-dot": "/ad_groups/%2E%2E/unpause",
-    "null-byte": "/ad_groups/adgrp_%00/unpause",
-}
-
-
 @pytest.mark.rule("ERR-NOT-FOUND")
-@pytest.mark.parametrize("case", list(MALFORMED_IDS))
+@pytest.mark.parametrize("case", list(refusals.MALFORMED_IDS))
 def test_malformed_id_gets_4xx(api, verdicts, version, case):
-    exchange = api.post(MALFORMED_IDS[case], headers={**api.auth, **version_header(version)})
+    exchange = api.post(refusals.MALFORMED_IDS[case], headers={**api.auth, **version_header(version)})
     verdicts.judge(
         error_violations(exchange, "ERR-NOT-FOUND", range(400, 500)),
         exchange,
@@ -41,7 +33,7 @@ def test_malformed_id_gets_4xx(api, verdicts, version, case):
 
 
 @pytest.mark.rule("ERR-METHOD", "ERR-ALLOW")
-@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("method", refusals.OTHER_METHODS)
 def test_other_methods_get_405(api, target, verdicts, method):
     exchange = api.request(method, unpause_path(target.ad_group_ids[0]), headers=api.auth)
     found = error_violations(exchange, "ERR-METHOD", [404, 405])
@@ -53,18 +45,10 @@ def test_other_methods_get_405(api, target, verdicts, method):
     verdicts.judge(found, exchange, f"{method} on unpause", "all")
 
 
-BODIES = {
-    "json-object": (b'{"status": "paused"}', "application/json"),
-    "json-garbage": (b'{"unterminated', "application/json"),
-    "form": (b"status=paused", "application/x-www-form-urlencoded"),
-    "binary": (bytes(range(256)), "application/octet-stream"),
-}
-
-
 @pytest.mark.rule("ERR-METHOD")
-@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("case", list(refusals.BODIES))
 def test_request_body_is_ignored_or_rejected(api, target, verdicts, version, case):
-    content, content_type = BODIES[case]
+    content, content_type = refusals.BODIES[case]
     headers = {**api.auth, **version_header(version), "Content-Type": content_type}
     exchange = api.post(unpause_path(target.ad_group_ids[0]), headers=headers, content=content)
     found = json_violations(exchange)
@@ -75,3 +59,44 @@ def test_request_body_is_ignored_or_rejected(api, target, verdicts, version, cas
             )
         )
     verdicts.judge(found, exchange, f"request body: {case}", version)
+
+
+def ignored_or_refused(exchange, rule_id: str, what: str):
+    """The normal answer of an unpause (200, or a refusal of the group's state), or a 4xx with the
+    envelope: both readings of an input the docs do not define (see the rule)."""
+    if exchange.status is not None and 400 <= exchange.status < 500 and not state.refused(exchange):
+        return error_violations(exchange, rule_id, range(400, 500))
+    found = json_violations(exchange)
+    if exchange.status != 200 and not state.refused(exchange):
+        found.append(violation(rule_id, f"{what} got {exchange.status}: ignore it or refuse it with a 4xx"))
+    elif state.refused(exchange):
+        found += state.conflict_violations(exchange)
+    return found
+
+
+@pytest.mark.rule("ERR-EXTRA-INPUT", "ERR-ENVELOPE")
+@pytest.mark.parametrize("case", list(refusals.QUERIES))
+def test_query_string_is_ignored_or_refused(api, target, verdicts, version, case):
+    query = refusals.QUERIES[case]
+    exchange = api.post(
+        unpause_path(target.ad_group_ids[0]) + query, headers={**api.auth, **version_header(version)}
+    )
+    verdicts.judge(
+        ignored_or_refused(exchange, "ERR-EXTRA-INPUT", f"query {query!r}"),
+        exchange,
+        f"query: {case}",
+        version,
+    )
+
+
+@pytest.mark.rule("ERR-EXTRA-INPUT", "ERR-ENVELOPE")
+@pytest.mark.parametrize("case", list(refusals.IDEMPOTENCY_KEYS))
+def test_idempotency_key_is_ignored_or_refused(api, target, verdicts, version, case):
+    headers = {**api.auth, **version_header(version), "Idempotency-Key": refusals.IDEMPOTENCY_KEYS[case]}
+    exchange = api.post(unpause_path(target.ad_group_ids[0]), headers=headers)
+    verdicts.judge(
+        ignored_or_refused(exchange, "ERR-EXTRA-INPUT", "an Idempotency-Key"),
+        exchange,
+        f"Idempotency-Key: {case}",
+        version,
+    )

@@ -8,9 +8,11 @@ unchanged) and a refusal with the error envelope (409, the SDKs' one typed error
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from conformance import engines, rules, state
+from conformance import census, engines, rules, state
 from conformance.checks import body_of, json_violations, violation
 from conformance.endpoints import unpause_path, version_header
 from conformance.http import Exchange
@@ -155,3 +157,58 @@ def test_concurrent_unpauses(api, target, verdicts, version):
         )
     shown = next((e for e in exchanges if e.status != 200 and not state.refused(e)), final)
     verdicts.judge(found, shown, f"{CONCURRENT_CALLS} concurrent unpauses of {group_id}", version)
+
+
+@pytest.mark.rule("BEH-REJECTED-STAYS")
+def test_unpause_leaves_a_group_that_cannot_be_activated(specimens, status_before, target, verdicts, version):
+    """A group the census read (or the user declared) as neither paused nor active (rejected, say)
+    is not made active by unpause: its first unpause answers 200 with another status, or a
+    refusal. Only groups known before the run count: a 200 'active' alone cannot tell."""
+    movable = (state.PAUSED, state.ACTIVE, census.NOT_PAUSED, census.ABSENT, None)
+    known = [g for g in target.ad_group_ids if status_before.get(g) not in movable]
+    if not known:
+        pytest.skip(
+            "not exercised: no ad group known before the run (GET /ad_groups/{id}, or --ad-group-status) "
+            "to be neither paused nor active"
+        )
+    found = []
+    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in known]
+    for unpaused in attempts:
+        first = unpaused.route[0] if unpaused.route else None
+        if first is None or first.status != 200:
+            continue  # a refusal (or another answer, which other rules judge): not activated by it
+        if (body_of(first) or {}).get("status") == state.ACTIVE:
+            found.append(
+                violation(
+                    "BEH-REJECTED-STAYS",
+                    f"{unpaused.group_id} was {status_before[unpaused.group_id]!r} before the run; "
+                    "unpause answered 200 'active'",
+                )
+            )
+    shown = next((a.route[0] for a in attempts if a.route), None)
+    verdicts.judge(found, shown, f"{len(known)} ad groups neither paused nor active", version)
+
+
+@pytest.mark.rule("BEH-UPDATED-MOVES")
+@pytest.mark.usefixtures("use_pause")
+def test_activation_moves_updated_at(api, target, verdicts):
+    """Pause (set-up), a second later unpause: the activation's updated_at is past the pause's
+    (one second apart, so a target that stamps whole seconds shows the move too)."""
+    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
+    time.sleep(census.SECOND)
+    exchange = api.post(unpause_path(paused.group_id), headers=api.auth)
+    found = json_violations(exchange)
+    body = body_of(exchange) or {}
+    if exchange.status != 200 or body.get("status") != state.ACTIVE:
+        pytest.skip(f"not exercised: the unpause answered {exchange.status} (BEH-ACTIVATES judges it)")
+    paused_at = rules._instant((paused.body or {}).get("updated_at"))
+    activated_at = rules._instant(body.get("updated_at"))
+    if paused_at is not None and activated_at is not None and activated_at <= paused_at:
+        found.append(
+            violation(
+                "BEH-UPDATED-MOVES",
+                f"paused at updated_at {paused.body['updated_at']}, activated {census.SECOND} s later "
+                f"with updated_at {body['updated_at']}",
+            )
+        )
+    verdicts.judge(found, exchange, f"ad group {paused.group_id}, paused then unpaused", "all")

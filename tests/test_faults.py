@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +88,7 @@ def transcript(base: str, ids: list[str]) -> list:
                     response.headers.get("allow"),
                     json.dumps(body, sort_keys=True),
                     response.content.startswith(b"\xef\xbb\xbf"),  # httpx's json() skips a byte order mark
+                    len(re.findall(rb'"status"\s*:', response.content)),  # json keeps one of two members
                 )
             )
 
@@ -106,6 +108,23 @@ def transcript(base: str, ids: list[str]) -> list:
             {**auth, "Api-Version-Date": "2026-06-20-9"},
         ):
             record(http.post(f"/ad_groups/{first}/unpause", headers=headers))
+        record(http.post(f"/ad_groups/{first}/unpause", headers={"Authorization": f"Bearer {TOKEN.upper()}"}))
+        record(http.post(f"/ad_groups/{first}/unpause?foo=bar", headers=auth))
+        # refusals at a paused group, then its status: a refusal must have changed nothing
+        for refused in ({"Authorization": "Bearer wrong"}, {**auth, "Api-Version-Date": "1999-01-01"}):
+            http.post(f"/ad_groups/{first}/pause", headers=auth)
+            http.post(f"/ad_groups/{first}/unpause", headers=refused)
+            record(http.get(f"/ad_groups/{first}", headers=auth))
+        # an activation moves updated_at past the pause's
+        paused = http.post(f"/ad_groups/{first}/pause", headers=auth).json()
+        time.sleep(0.01)
+        activated = http.post(f"/ad_groups/{first}/unpause", headers=auth).json()
+        steps.append(
+            (
+                "activation moves updated_at",
+                _instant(activated["updated_at"]) > _instant(paused["updated_at"]),
+            )
+        )
         record(http.post("/ad_groups/adgrp_unknown/unpause", headers=auth))
         record(http.post("/ad_groups/" + "x" * 300 + "/unpause", headers=auth))
         record(http.get(f"/ad_groups/{first}/unpause", headers=auth))
@@ -144,7 +163,7 @@ def test_suites_pass_on_the_clean_mock():
     assert clean.detected, f"the clean mock fails the suites: {clean.caught}"
 
 
-SHARDS = 8  # the mutation score in shards, so that xdist spreads the 62 suite runs over the cores
+SHARDS = 8  # the mutation score in shards, so that xdist spreads the suite runs (one per fault) over the cores
 
 
 @pytest.mark.parametrize("profile", ["default", "conflict"])

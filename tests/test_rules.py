@@ -135,6 +135,10 @@ SINGLE_RULE_VIOLATIONS = {
         lambda b: True,
         lambda b: b.update(bid_type="maximum_target", desired_cost_per_result=None),
     ),
+    "INV-BID-TARGET-ONLY": (
+        lambda b: True,
+        lambda b: b.update(bid_type="minimum_cost", desired_cost_per_result=12.5),
+    ),
     "INV-FREQUENCY-CAP": (
         lambda b: b["optimization_goal"] != "reach",
         lambda b: b.update(frequency_cap={"x": 1}),

@@ -179,21 +179,39 @@ class MockApi:
         fault.request_body(request.headers.get("content-length", "0"))
         if strict and request.headers.get("content-length", "0") not in ("", "0"):
             raise Reply(400, "invalid_request", "This endpoint takes no request body.")
+        fault.query(request.url.query)
+        if strict and request.url.query:
+            raise Reply(400, "invalid_request", "This endpoint takes no query parameters.")
+        group_id, action = segments[1], segments[2]
+        store = self.store(fault.name)
+        early: Reply | bool = False  # the fault: the transition first, the checks it names after it
+        if fault.acts_before() and group_id in store.groups:
+            if "auth" not in fault.acts_before():
+                self.authorize(request.headers.get("authorization"), fault)
+            try:
+                await self.transition(store, store.groups[group_id], action, fault)
+                early = True
+            except Reply as refusal:  # the group's state refused it: answered once the checks pass
+                early = refusal
         self.authorize(request.headers.get("authorization"), fault)
         version = self.negotiate(request.headers.get("api-version-date"), fault)
-        group_id = segments[1]
         fault.group_id(group_id)
         if strict and not (0 < len(group_id) <= 200 and group_id.isprintable() and "/" not in group_id):
             raise Reply(400, "invalid_request", "Malformed ad group id.")
-        store = self.store(fault.name)
         group = store.groups.get(group_id)
         if group is None:
             raise Reply(404, "not_found", "Ad group not found.")
-        if segments[2] == "pause":
-            self.pause(group, fault)
-            return self.success(store, group, version, fault)
-        await self.unpause(group, store, fault)
+        if isinstance(early, Reply):
+            raise early
+        if not early:
+            await self.transition(store, group, action, fault)
         return self.success(store, group, version, fault)
+
+    async def transition(self, store: Store, group: AdGroup, action: str, fault: Fault) -> None:
+        if action == "pause":
+            self.pause(group, fault)
+        else:
+            await self.unpause(group, store, fault)
 
     def read(self, request: Request, group_id: str, fault: Fault) -> Response:
         """GET /ad_groups/{id}: the group as it is, in the negotiated version; changes nothing."""
@@ -236,9 +254,10 @@ class MockApi:
         return self.json(status, body, headers, allow_nan=nan)
 
     def authorize(self, header: str | None, fault: Fault) -> None:
+        # exactly 'Bearer' (any case, RFC 9110 §11.1), one or more spaces, the token byte for byte
         scheme, _, credentials = (header or "").partition(" ")
         valid = scheme.lower() == "bearer" and hmac.compare_digest(
-            credentials.strip().encode(), self.token.encode()
+            credentials.lstrip(" ").encode("latin-1", "replace"), self.token.encode()
         )
         if fault.authorized(header, valid, self.token):
             return
@@ -286,12 +305,15 @@ class MockApi:
                     group.status = "paused"
                     group.updated_at = datetime.now(UTC)
                     return
+            if group.status != "paused" and fault.activates_unmovable() and group.status != "active":
+                group.status = "paused"  # the fault: activated below like a paused group
             if group.status != "paused":
                 self.refuse(group, "unpause")
                 self.stamp(group)
             if group.status == "paused" and fault.activates() and not (after_two_pauses and fault.forgets()):
                 group.status = "active"
-                group.updated_at = datetime.now(UTC)
+                if fault.stamps_activation():
+                    group.updated_at = datetime.now(UTC)
         finally:
             store.in_flight.discard(group.id)
 

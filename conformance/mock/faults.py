@@ -79,6 +79,21 @@ class Fault:
     def activates(self) -> bool:
         return self.hooks.get("activates", True)
 
+    def acts_before(self) -> tuple[str, ...]:
+        """The request checks ("auth", "version") this fault performs only after the transition."""
+        return self.hooks.get("acts_before", ())
+
+    def query(self, query: str) -> None:
+        if hook := self._hook("query"):
+            hook(query)
+
+    def activates_unmovable(self) -> bool:
+        """Unpause makes a group that is neither paused nor active (rejected, say) active."""
+        return self.hooks.get("activates_unmovable", False)
+
+    def stamps_activation(self) -> bool:
+        return self.hooks.get("stamps_activation", True)
+
     def paused(self, group) -> None:
         """Told of every pause request (before the transition), with the pauses in a row so far."""
         if hook := self._hook("paused"):
@@ -153,6 +168,25 @@ def shifted(value: str, delta: timedelta) -> str:
 
 def _ratio(num, den):
     return round(num / den, 4) if den else 0.0
+
+
+def _duplicated_status(status, body, headers):
+    """The body with a first ``status`` member 'paused' before the real one (parsers disagree on
+    which of two members with one name wins: most keep the last)."""
+    if not isinstance(body, dict):
+        return status, body, headers
+    return status, b'{"status":"paused",' + json.dumps(body).encode()[1:], headers
+
+
+def _case_insensitive_token(header, valid, token) -> bool:
+    scheme, _, credentials = (header or "").partition(" ")
+    return valid or (scheme.lower() == "bearer" and credentials.strip().lower() == token.lower())
+
+
+def _desired_cost_for_any_bid(body, group):
+    if body["bid_type"] == "minimum_cost" and body["desired_cost_per_result"] is None:
+        return 9.5
+    return body["desired_cost_per_result"]
 
 
 def _flat_error(status, body, headers):
@@ -391,6 +425,12 @@ FAULTS = [
         {"body": changed(LATEST, desired_cost_per_result=lambda b, g: None)},
     ),
     Fault(
+        "desired-cost-on-minimum-cost",
+        "minimum_cost groups carry a desired_cost_per_result (a target their bid strategy has not).",
+        ("INV-BID-TARGET-ONLY",),
+        {"body": changed(LATEST, desired_cost_per_result=_desired_cost_for_any_bid)},
+    ),
+    Fault(
         "frequency-cap-everywhere",
         "frequency_cap is set on every ad group (an advisory finding).",
         ("INV-FREQUENCY-CAP",),
@@ -497,6 +537,26 @@ FAULTS = [
         ("AUTH-401",),
         {"authorized": lambda header, valid, token: valid or header == token},
     ),
+    Fault(
+        "auth-token-case-insensitive",
+        "The token is compared without regard to case (the configured token in other case is accepted).",
+        ("AUTH-401",),
+        {"authorized": _case_insensitive_token},
+    ),
+    Fault(
+        "side-effect-after-401",
+        "The transition happens before the credentials are checked: a refused (401) unpause of a "
+        "paused group still activates it.",
+        ("BEH-REFUSAL-INERT",),
+        {"acts_before": ("auth",)},
+    ),
+    Fault(
+        "side-effect-after-400",
+        "The transition happens before the version is checked: an unpause refused with 400 for an "
+        "unrecognized Api-Version-Date still activates the group.",
+        ("BEH-REFUSAL-INERT",),
+        {"acts_before": ("version",)},
+    ),
     Fault("auth-403", "A bad token gets 403, not 401.", ("AUTH-401",), {"auth_status": 403}),
     Fault(
         "401-without-challenge",
@@ -560,6 +620,18 @@ FAULTS = [
         {"body": changed(LATEST, frequency=lambda b, g: float("nan") if not b["reach"] else b["frequency"])},
     ),
     Fault(
+        "query-string-500",
+        "Any query string on the unpause path crashes with 500.",
+        ("ERR-EXTRA-INPUT", "ERR-NO-5XX"),
+        {"query": raising(500, when=lambda query: bool(query))},
+    ),
+    Fault(
+        "duplicated-member",
+        "200 bodies carry the member status twice: first 'paused', then the group's real status.",
+        ("ERR-JSON-UNIQUE",),
+        {"success": _duplicated_status},
+    ),
+    Fault(
         "success-as-html",
         "200 bodies are labelled text/html.",
         ("ERR-JSON",),
@@ -602,6 +674,18 @@ FAULTS = [
         "Unpausing an active ad group toggles it back to paused (200, status paused).",
         ("BEH-ACTIVATES", "BEH-NOT-PAUSED"),
         {"toggles": True},
+    ),
+    Fault(
+        "rejected-activated",
+        "Unpausing a group that is neither paused nor active (rejected, say) makes it active.",
+        ("BEH-REJECTED-STAYS",),
+        {"activates_unmovable": True},
+    ),
+    Fault(
+        "activation-keeps-updated-at",
+        "An activation leaves updated_at where the pause put it.",
+        ("BEH-UPDATED-MOVES",),
+        {"stamps_activation": False},
     ),
     Fault(
         "created-at-follows-updates",

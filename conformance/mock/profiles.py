@@ -276,8 +276,8 @@ PROFILES = [
     ),
     Profile(
         "strict-requests",
-        "A request body on unpause is rejected with 400, a malformed id gets 400, and other methods "
-        "get 404 (no such route): the pages define none of these, and each is a 4xx.",
+        "A request body or a query string on unpause is rejected with 400, a malformed id gets 400, "
+        "and other methods get 404 (no such route): the pages define none of these, and each is a 4xx.",
         strict_requests=True,
     ),
 ]

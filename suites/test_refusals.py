@@ -1,0 +1,51 @@
+"""A refused request changes nothing: every request the suite sends that must be refused (and every
+one the target chooses to refuse) is sent at one paused ad group, which must still be paused after.
+
+test_auth, test_versioning and test_errors judge these requests' answers; here only their effect
+is judged. Two batches: first the requests the contract refuses, then those a target may accept
+or refuse (a body, a query string, an Idempotency-Key), of which only the refused ones count; a
+batch every request of which was accepted witnesses nothing (said in the notes).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import refusals, schemas, state
+from conformance.checks import violation
+
+
+@pytest.mark.rule("BEH-REFUSAL-INERT")
+@pytest.mark.usefixtures("use_pause")
+def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
+    version = schemas.latest_version().name
+    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
+    witness = refusals.Witness(api, observer, paused, target.concurrency)
+    group_id = paused.group_id
+    batches = [
+        witness.check("requests the contract refuses", refusals.must_refuse(api, group_id, version)),
+        witness.check("inputs the target refused", refusals.may_refuse(api, group_id, version)),
+    ]
+    api.side_effect_requests += witness.requests
+    exercised = [batch for batch in batches if batch.not_exercised is None]
+    if not exercised:
+        pytest.skip(f"not exercised: {batches[0].not_exercised}")
+    for batch in batches:
+        if batch.not_exercised is not None:
+            verdicts.note("not-exercised", group_id, f"{batch.batch}: {batch.not_exercised}")
+    found = []
+    for batch in exercised:
+        if not batch.suspects:
+            continue
+        names = ", ".join(f"{refusal.name} ({exchange.status})" for refusal, exchange in batch.suspects[:5])
+        more = f" and {len(batch.suspects) - 5} more" if len(batch.suspects) > 5 else ""
+        found.append(
+            violation(
+                "BEH-REFUSAL-INERT",
+                f"{group_id} was paused, then refused: {names}{more}; after it, not paused "
+                f"({batch.observation.how})",
+            )
+        )
+    shown = next((batch.suspects[0][1] for batch in exercised if batch.suspects), None)
+    refused = sum(len(batch.refused) for batch in exercised)
+    verdicts.judge(found, shown, f"{refused} refused requests at paused ad group {group_id}", "all")
