@@ -163,7 +163,7 @@ def test_suites_pass_on_the_clean_mock():
     assert clean.detected, f"the clean mock fails the suites: {clean.caught}"
 
 
-SHARDS = 8  # the mutation score in shards, so that xdist spreads the suite runs (one per fault) over the cores
+SHARDS = 8  # the mutation score in shards: xdist spreads the suite runs (one per fault) over the cores
 
 
 @pytest.mark.parametrize("profile", ["default", "conflict"])
