@@ -176,23 +176,26 @@ class MockApi:
             if strict:
                 raise Reply(404, "not_found", "No such route.")
             raise Reply(405, "method_not_allowed", "Only POST is allowed here.", {"Allow": "POST"})
+        group_id, action = segments[1], segments[2]
+        store = self.store(fault.name)
+        early: Reply | bool = False  # the fault: the transition first, the checks it names after it
+        late = fault.acts_before()
+        if late and group_id in store.groups:
+            if "auth" not in late:  # the checks the fault does not postpone, in their order
+                self.authorize(request.headers.get("authorization"), fault)
+                if "version" not in late:
+                    self.negotiate(request.headers.get("api-version-date"), fault)
+            try:
+                await self.transition(store, store.groups[group_id], action, fault)
+                early = True
+            except Reply as refusal:  # the group's state refused it: answered once the checks pass
+                early = refusal
         fault.request_body(request.headers.get("content-length", "0"))
         if strict and request.headers.get("content-length", "0") not in ("", "0"):
             raise Reply(400, "invalid_request", "This endpoint takes no request body.")
         fault.query(request.url.query)
         if strict and request.url.query:
             raise Reply(400, "invalid_request", "This endpoint takes no query parameters.")
-        group_id, action = segments[1], segments[2]
-        store = self.store(fault.name)
-        early: Reply | bool = False  # the fault: the transition first, the checks it names after it
-        if fault.acts_before() and group_id in store.groups:
-            if "auth" not in fault.acts_before():
-                self.authorize(request.headers.get("authorization"), fault)
-            try:
-                await self.transition(store, store.groups[group_id], action, fault)
-                early = True
-            except Reply as refusal:  # the group's state refused it: answered once the checks pass
-                early = refusal
         self.authorize(request.headers.get("authorization"), fault)
         version = self.negotiate(request.headers.get("api-version-date"), fault)
         fault.group_id(group_id)

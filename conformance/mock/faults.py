@@ -80,7 +80,8 @@ class Fault:
         return self.hooks.get("activates", True)
 
     def acts_before(self) -> tuple[str, ...]:
-        """The request checks ("auth", "version") this fault performs only after the transition."""
+        """The request checks ("auth", "version", "body") this fault performs only after the
+        transition (the body is always checked after auth and version; so is the query)."""
         return self.hooks.get("acts_before", ())
 
     def query(self, query: str) -> None:
@@ -556,6 +557,16 @@ FAULTS = [
         "unrecognized Api-Version-Date still activates the group.",
         ("BEH-REFUSAL-INERT",),
         {"acts_before": ("version",)},
+    ),
+    Fault(
+        "side-effect-after-refused-body",
+        "A request body is refused with 400 (a correct reading), but only after the transition: the "
+        "refused unpause of a paused group still activates it.",
+        ("BEH-REFUSAL-INERT",),
+        {
+            "acts_before": ("body",),
+            "request_body": raising(400, "invalid_request", when=lambda length: length not in ("", "0")),
+        },
     ),
     Fault("auth-403", "A bad token gets 403, not 401.", ("AUTH-401",), {"auth_status": 403}),
     Fault(
