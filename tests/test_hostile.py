@@ -170,7 +170,12 @@ def test_configured_ids_stay_in_their_path_segment_in_every_test():
         server.stop()
     assert server.paths, completed.stdout[-2000:]
     outside = sorted(
-        {path for path in server.paths if not ENDPOINT.match(path) and "/ad_groups/" in path[:11]}
+        # a query string is the endpoint's (test_errors and generated cases send some on purpose)
+        {
+            path
+            for path in server.paths
+            if not ENDPOINT.match(path.split("?")[0]) and "/ad_groups/" in path[:11]
+        }
     )
     # test_errors sends its malformed ids on purpose, inside the endpoint: an empty segment and a very long one
     outside = [p for p in outside if p not in ("/ad_groups//unpause",) and len(p) < 1000]
