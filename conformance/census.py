@@ -433,6 +433,13 @@ def plan(
                 f"  POST /ad_groups/{group_id}/pause and /unpause in sequences, bursts of 2-8 concurrent "
                 f"unpauses (state tests, state machine: {where})"
             )
+        if "test_refusals.py" in test_files and use_pause and number == 0:
+            lines.append(
+                f"  POST /ad_groups/{group_id}/pause, then every request the contract refuses sent at it "
+                "(bad credentials, versions, methods; about 60, each answered 4xx by a correct target), then "
+                "GET /ad_groups/{id} (or, without it, an unpause) to see it is still paused (side-effect "
+                "checks: the next group instead, if this one cannot be paused)"
+            )
         if "test_properties.py" in test_files:
             lines.append(f"  POST /ad_groups/{group_id}/unpause with generated headers (property tests)")
         if restore:
