@@ -109,13 +109,12 @@ class Exchange:
         UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
         if self._parsed is None:
             try:
-                value = json.loads(
-                    self.response_body.decode("utf-8"),
-                    parse_constant=_reject,
-                    parse_int=_int,
-                    object_pairs_hook=self._object,
-                )
+                text = self.response_body.decode("utf-8")
+                value = json.loads(text, parse_constant=_reject, parse_int=_int)
                 _check_depth(value)
+                # duplicate names, on a body already known to be shallow: the hook deepens each
+                # level's C stack, and a hostile depth with it aborts the interpreter
+                json.loads(text, parse_constant=_reject, parse_int=_int, object_pairs_hook=self._object)
                 self._parsed = (value, None)
             except ValueError as error:  # UnicodeDecodeError is one
                 self._parsed = (None, error)
