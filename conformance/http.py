@@ -95,7 +95,7 @@ class Exchange:
     error: str | None = None
     elapsed: float = 0.0
     _parsed: tuple[Any, ValueError | None] | None = field(default=None, init=False, repr=False, compare=False)
-    _duplicates: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    _duplicates: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def content_type(self) -> str:
@@ -109,12 +109,8 @@ class Exchange:
         UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
         if self._parsed is None:
             try:
-                text = self.response_body.decode("utf-8")
-                value = json.loads(text, parse_constant=_reject, parse_int=_int)
+                value = json.loads(self.response_body.decode("utf-8"), parse_constant=_reject, parse_int=_int)
                 _check_depth(value)
-                # duplicate names, on a body already known to be shallow: the hook deepens each
-                # level's C stack, and a hostile depth with it aborts the interpreter
-                json.loads(text, parse_constant=_reject, parse_int=_int, object_pairs_hook=self._object)
                 self._parsed = (value, None)
             except ValueError as error:  # UnicodeDecodeError is one
                 self._parsed = (None, error)
@@ -128,22 +124,29 @@ class Exchange:
             raise error
         return value
 
-    def _object(self, pairs: list[tuple[str, Any]]) -> dict:
-        """An object as Python's json builds it (the last of two members with one name wins),
-        noting every name that occurs more than once."""
-        value = dict(pairs)
-        if len(value) < len(pairs):
-            seen: set[str] = set()
-            self._duplicates += [name for name, _ in pairs if name in seen or seen.add(name)]
-        return value
-
     def duplicate_names(self) -> list[str]:
         """Member names a JSON object of the body carries more than once (RFC 8259 §4: they SHOULD
-        be unique), or [] (also for a body that does not parse)."""
-        try:
-            self.json()
-        except ValueError:
-            return []
+        be unique), or [] (also for a body that does not parse). Found by a second parse, once,
+        of a body json() accepted: known shallow, since the pairs hook deepens each level's C stack
+        and a hostile depth with it aborts the interpreter."""
+        if self._duplicates is None:
+            self._duplicates = []
+            try:
+                self.json()
+            except ValueError:
+                return []
+
+            def pairs_hook(pairs: list[tuple[str, Any]]) -> dict:
+                seen: set[str] = set()
+                self._duplicates += [name for name, _ in pairs if name in seen or seen.add(name)]
+                return dict(pairs)
+
+            json.loads(
+                self.response_body.decode("utf-8"),
+                parse_constant=_reject,
+                parse_int=_int,
+                object_pairs_hook=pairs_hook,
+            )
         return list(dict.fromkeys(self._duplicates))
 
     def curl(self, redact: Redactor) -> str:

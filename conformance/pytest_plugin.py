@@ -33,7 +33,9 @@ CLIENT = pytest.StashKey[ApiClient]()
 STARTED = pytest.StashKey[float]()
 BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census
 # what the census learned of the target, for the side-effect checks' observer (workers get a copy)
-CENSUS_FACTS = pytest.StashKey[dict]()  # {"reads": bool | None, "calibration": Calibration | None}
+CENSUS_FACTS = pytest.StashKey[
+    dict
+]()  # {"reads": bool | None, "calibration": Calibration | None, "statuses"}
 COVERAGE = pytest.StashKey[coverage.Recorder]()  # this process's 200 bodies, by documented branch
 RUN_COVERAGE = pytest.StashKey[dict]()  # the whole run's, merged where the files are written
 COMPARE_CLIENT = pytest.StashKey[ApiClient]()  # the second target's (--compare-base-url)
