@@ -1,5 +1,5 @@
 """Stress proof that a red run means the target broke a rule: ``python benchmarks/stress.py
-[--runs 20] [--latency-ms 20] [--python PATH] [--phase property|full]``.
+[--runs 20] [--latency-ms 20] [--python PATH] [--phase property|full] [--xdist N]``.
 
 One standalone, correct mock behind the latency proxy, and the suite run against it as a user runs
 it against staging (``--base-url``, so the remote default ``--concurrency 8``, threads), the
@@ -33,10 +33,11 @@ from conformance.mock.server import MockServer  # noqa: E402
 from conformance.mutation import suite_command  # noqa: E402
 
 
-def command(python: str, url: str, phase: str, verdicts: Path) -> list[str]:
+def command(python: str, url: str, phase: str, verdicts: Path, xdist: int) -> list[str]:
     selection = ["-k", "test_generated_requests_conform"] if phase == "property" else []
     return suite_command(
         *selection,
+        *(["-n", str(xdist), "--dist", "loadgroup"] if xdist else []),
         f"--base-url={url}",
         f"--api-token={TOKEN}",
         *[f"--ad-group-id={group_id}" for group_id in IDS],
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="held per response (default 20)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter the suite runs under")
     parser.add_argument("--phase", choices=["property", "full"], default="property")
+    parser.add_argument("--xdist", type=int, default=0, help="run the suite with -n N --dist loadgroup")
     args = parser.parse_args(argv)
     mock = MockServer(TOKEN).start()
     proxy = LatencyProxy(mock.port, args.latency_ms / 1000)
@@ -68,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
                 verdicts = Path(scratch) / "verdicts.json"
                 started = time.monotonic()
                 completed = subprocess.run(
-                    [sys.executable, "-c", WRAPPER, *command(args.python, proxy.url, args.phase, verdicts)],
+                    [
+                        sys.executable,
+                        "-c",
+                        WRAPPER,
+                        *command(args.python, proxy.url, args.phase, verdicts, args.xdist),
+                    ],
                     cwd=ROOT,
                     capture_output=True,
                     text=True,

@@ -99,6 +99,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # request. First, so that against a remote target the census is taken before xdist starts workers.
     config = session.config
     target = resolve(config)
+    if not target.embedded and worker_count(config) > 1:
+        target = target.split_for_workers(worker_count(config))  # the controller's stays whole
+    elif not target.embedded and not hasattr(config, "workerinput"):
+        refuse_unsafe_distribution(config, target)
     config.stash[TARGET] = target
     config.stash[STARTED] = time.monotonic()
     config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
@@ -126,14 +130,14 @@ def make_client(
 ) -> ApiClient:
     workerinput = getattr(config, "workerinput", None) or {}
     shared = workerinput.get("conformance_pause_file")
-    # against one shared target, N xdist workers each send at most 1/N of --rate-limit, and share
-    # a 429's Retry-After through a file; each worker with its own embedded mock has its own limits
-    workers = worker_count(config) if not target.embedded else 1
+    # against one shared target, N xdist workers each send at most 1/N of --rate-limit
+    # (Target.split_for_workers), and share a 429's Retry-After through a file; each worker with
+    # its own embedded mock has its own limits
     client = ApiClient(
         base_url,
         token=token or target.token,
         timeout=target.timeout,
-        rate_limit=target.rate_limit / workers,
+        rate_limit=target.rate_limit,
         redactor=verdicts.redact,
         time_budget=target.time_budget,
         max_body=target.max_body,
@@ -359,6 +363,24 @@ def observer(pytestconfig: pytest.Config, api: ApiClient) -> census.Observer:
 def status_before(pytestconfig: pytest.Config, api: ApiClient) -> dict[str, str | None]:
     """Each group's status before the run, as the census read it (or the user declared it)."""
     return {**census_facts(pytestconfig)["statuses"], **pytestconfig.stash[TARGET].declared}
+
+
+def refuse_unsafe_distribution(config: pytest.Config, target: Target) -> None:
+    """xdist against one shared target is safe only as Target.split_for_workers arranges it:
+    every example test on one worker (--dist loadgroup) and at least one group for each half."""
+    workers = config.getoption("numprocesses", None) or 0
+    if workers <= 1 or target.dry_run:
+        return
+    if config.getoption("dist", "no") != "loadgroup":
+        raise pytest.UsageError(
+            f"-n {workers} against --base-url needs --dist loadgroup: the example tests pause ad groups "
+            "of the shared target and must run on one worker, in order"
+        )
+    if len(target.ad_group_ids) < 2:
+        raise pytest.UsageError(
+            f"-n {workers} against --base-url needs at least two --ad-group-id: the example tests "
+            "pause one half of them, the property-based tests on every worker unpause the other"
+        )
 
 
 def worker_count(config: pytest.Config) -> int:

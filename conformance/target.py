@@ -7,7 +7,7 @@ import ipaddress
 import os
 import secrets
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -62,10 +62,34 @@ class Target:
     compare_ad_group_ids: list[str] = field(default_factory=list)  # paired in order with ad_group_ids
     declared: dict[str, str] = field(default_factory=dict)  # ad group -> its status, as the user knows it
     dry_run: bool = False  # print the state-changing requests the run would send, and send none
+    # the groups the property-based tests send to; empty: all of them (see split_for_workers)
+    property_ad_group_ids: list[str] = field(default_factory=list)
 
     @property
     def embedded(self) -> bool:
         return self.base_url is None
+
+    @property
+    def property_ids(self) -> list[str]:
+        return self.property_ad_group_ids or self.ad_group_ids
+
+    def split_for_workers(self, workers: int) -> Target:
+        """This target as one of ``workers`` xdist workers sees it when all of them share it.
+        --concurrency and --rate-limit are what the target takes from the whole run, so each
+        worker holds 1/N of them. The ad groups are split in two, alternately (a list sorted by kind
+        gives each half some of each): the property-based tests, which run on every worker at
+        once, unpause only the odd ones; the example tests, which run on one worker and pause
+        groups to test unpause, use only the even ones. Otherwise a property
+        case's unpause lands between a state test's pause and its check (seen: a correct target
+        failed BEH-REFUSAL-INERT at -n 2)."""
+        return replace(
+            self,
+            concurrency=max(1, self.concurrency // workers),
+            rate_limit=self.rate_limit / workers,
+            ad_group_ids=self.ad_group_ids[0::2],
+            compare_ad_group_ids=self.compare_ad_group_ids[0::2],
+            property_ad_group_ids=self.ad_group_ids[1::2],
+        )
 
 
 def add_options(parser: pytest.Parser) -> None:

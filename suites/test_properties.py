@@ -147,14 +147,14 @@ def catalogue_violations(failure: AssertionError | FailureGroup, exchange, versi
 def test_generated_requests_conform(api, target, verdicts, tolerance, version, mode, run_property):
     # negative cases negate the version header alone: negating an undocumented query or header
     # would make a request the docs accept, which the test would throw away
-    unpause = operation(version, tuple(target.ad_group_ids), mode is GenerationMode.POSITIVE)
+    unpause = operation(version, tuple(target.property_ids), mode is GenerationMode.POSITIVE)
     custom = catalogue_rules_check(version, tolerance)
     registered = set(schemas.versions())
     auth_probed: list[bool] = []  # like `st run`, one unauthenticated re-send per operation (any shard)
 
     # negative cases are about the version header: an id is valid whatever it is, so a negated id is
     # a case the docs accept and the test would throw away (a third of the negative draws)
-    fixed = {"path_parameters": {"id": target.ad_group_ids[0]}} if mode is GenerationMode.NEGATIVE else {}
+    fixed = {"path_parameters": {"id": target.property_ids[0]}} if mode is GenerationMode.NEGATIVE else {}
 
     def generated_request_conforms(case, configured_id, with_token):
         sent_version = (case.headers or {}).get(VERSION_HEADER)
@@ -209,6 +209,6 @@ def test_generated_requests_conform(api, target, verdicts, tolerance, version, m
     run_property(
         generated_request_conforms,
         case=unpause.as_strategy(generation_mode=mode, **fixed),
-        configured_id=st.none() | st.sampled_from(target.ad_group_ids),  # half the cases: a real ad group
+        configured_id=st.none() | st.sampled_from(target.property_ids),  # half the cases: a real ad group
         with_token=st.integers(0, 9).map(bool),  # nine cases in ten carry the valid token
     )

@@ -105,7 +105,7 @@ def test_arbitrary_unregistered_values_are_rejected(api, target, verdicts, run_p
 
     def unregistered_value_gets_400(value):
         exchange = api.post(
-            unpause_path(target.ad_group_ids[0]), headers={**api.auth, **version_header(value)}
+            unpause_path(target.property_ids[0]), headers={**api.auth, **version_header(value)}
         )
         verdicts.judge(
             error_violations(exchange, "VER-UNKNOWN-400", [400]),

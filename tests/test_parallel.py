@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from conformance.mock.dataset import build_dataset
+from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
+from conformance.target import Target
+from tests.conftest import TOKEN
 
 # without the census and restore (one request each per ad group), the run sends only the generated cases
 POSITIVE_ONE_VERSION = [
@@ -84,3 +89,102 @@ def test_with_loadgroup_only_property_shards_leave_the_examples_worker(tmp_path)
     assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
     examples = {o["process"] for o in verdicts["outcomes"] if "shard" not in o["test"]}
     assert examples in ({"gw0"}, {"gw1"})
+
+
+# a plugin of the suite process: every request each test sent, by the test's node id, one file per process
+SENT_BY_TEST = """
+import json, os, threading
+import pytest
+from conformance.http import ApiClient
+
+sent, lock, current = [], threading.Lock(), {"test": "set-up"}
+original = ApiClient.request
+
+def request(self, method, path, **kwargs):
+    with lock:
+        sent.append([current["test"], method, path])
+    return original(self, method, path, **kwargs)
+
+ApiClient.request = request
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item):
+    current["test"] = item.nodeid
+    return (yield)
+
+def pytest_sessionfinish(session):
+    name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(os.path.join(os.environ["SENT_BY_TEST"], name + ".json"), "w") as out:
+        json.dump(sent, out)
+"""
+
+
+def test_against_a_shared_target_no_property_case_touches_a_group_an_example_test_pauses(tmp_path):
+    """Property shards run on every worker while the example tests pause groups on one: a property
+    case's unpause between a state test's pause and its check was a false BEH-REFUSAL-INERT (seen at
+    -n 2 against a correct target). Each side has its own half of the ad groups."""
+    (tmp_path / "sent_by_test.py").write_text(SENT_BY_TEST)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "SENT_BY_TEST": str(tmp_path)}
+    mock = MockServer(TOKEN).start()
+    ids = [group.id for group in mock.api.dataset]
+    try:
+        verdicts = run_suites(
+            tmp_path,
+            *["-p", "sent_by_test", f"--base-url={mock.url}", f"--api-token={TOKEN}"],
+            *[f"--ad-group-id={group_id}" for group_id in ids],
+            *["--api-version=2026-06-20", "--max-examples=60", "-n", "2", "--dist", "loadgroup"],
+            env=env,
+        )
+        after = {g.id: g.status for g in mock.api.dataset}
+    finally:
+        mock.stop()
+    assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
+    sent = [row for worker in ("gw0", "gw1") for row in json.loads((tmp_path / f"{worker}.json").read_text())]
+    group = re.compile(r"/ad_groups/([^/?]+)/")
+
+    def groups(rows) -> set[str]:
+        return {m.group(1) for _, _, path in rows if (m := group.search(path)) and m.group(1) in ids}
+
+    property_cases = [row for row in sent if "shard" in row[0]]
+    paused_by_examples = groups(r for r in sent if "shard" not in r[0] and r[2].endswith("/pause"))
+    assert property_cases
+    assert paused_by_examples
+    assert groups(property_cases) <= set(ids[1::2])
+    assert paused_by_examples <= set(ids[0::2])
+    assert after == {g.id: g.status for g in build_dataset(0)}  # restored, every one
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["-n", "2", "--ad-group-id=a", "--ad-group-id=b"], "needs --dist loadgroup"),
+        (["-n", "2", "--dist", "loadgroup", "--ad-group-id=adgrp_only"], "needs at least two --ad-group-id"),
+    ],
+)
+def test_xdist_against_a_shared_target_refuses_what_would_interfere(args, says):
+    completed = run_suite("--base-url=http://127.0.0.1:9", f"--api-token={TOKEN}", *args, timeout=120)
+    assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert says in completed.stdout + completed.stderr
+
+
+def test_each_worker_holds_a_share_of_the_shared_target():
+    target = Target(
+        "http://127.0.0.1:9",
+        "token",
+        [f"g{i}" for i in range(5)],
+        ["2026-06-20"],
+        use_pause=True,
+        timeout=5,
+        rate_limit=10,
+        time_budget=60,
+        max_body=1000,
+        strict=False,
+        tolerance=None,
+        concurrency=8,
+        compare_ad_group_ids=[f"c{i}" for i in range(5)],
+    )
+    mine = target.split_for_workers(2)
+    assert (mine.concurrency, mine.rate_limit) == (4, 5)
+    assert (mine.ad_group_ids, mine.property_ids) == (["g0", "g2", "g4"], ["g1", "g3"])
+    assert mine.compare_ad_group_ids == ["c0", "c2", "c4"]  # still paired with the example tests' groups
+    assert target.property_ids == target.ad_group_ids  # one process: every group for every test
