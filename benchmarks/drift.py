@@ -14,10 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from latency import LatencyProxy
+from harness import LatencyProxy
 
 from conformance.mock.server import MockServer
 

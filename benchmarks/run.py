@@ -40,23 +40,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import httpx
+from harness import CHECKS, ROOT, junit_test_seconds, suite_phase_seconds
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from conformance import openapi  # noqa: E402
-from conformance.mock.dataset import build_dataset  # noqa: E402
-from conformance.mutation import suite_command  # noqa: E402
+from conformance import openapi
+from conformance.mock.dataset import build_dataset
+from conformance.mutation import suite_command
 
 TOKEN = "benchmark-token"
 VERSION = "2026-06-20"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Api-Version-Date": VERSION}
 PY = sys.executable
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
 MINIMAL_APP = """
 import sys, socket, uvicorn
 from starlette.responses import Response
@@ -154,11 +150,6 @@ def raw_replay(recorded: list[list]) -> float:
         return time.perf_counter() - started
 
 
-def junit_test_seconds(path: Path) -> float:
-    """The tests' own time (set-up + call + teardown of each), without start-up and collection."""
-    return sum(float(case.get("time", 0)) for case in ElementTree.parse(path).getroot().iter("testcase"))
-
-
 def generation_seconds_per_case(spec: Path, cases: int) -> float:
     """schemathesis's positive strategy for the operation, drawn with no request, in-process."""
     import schemathesis
@@ -184,15 +175,6 @@ def generation_seconds_per_case(spec: Path, cases: int) -> float:
     started = time.perf_counter()
     draw()
     return (time.perf_counter() - started) / len(drawn)
-
-
-def suite_phase_seconds(verdicts: Path) -> float:
-    """From the first property-based case to the last: the earliest start to the latest stop of
-    the tests' call phases, across xdist workers too (pytest's report times are epoch seconds)."""
-    calls = [o for o in json.loads(verdicts.read_text())["outcomes"] if o["when"] == "call"]
-    assert calls, "no property-based test ran"
-    assert all(o["outcome"] == "passed" for o in calls), calls
-    return max(o["stop"] for o in calls) - min(o["start"] for o in calls)
 
 
 def marginal(small: dict, large: dict, cases: tuple[int, int]) -> dict:

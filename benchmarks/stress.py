@@ -23,14 +23,10 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from harness import IDS, ROOT, TOKEN, WRAPPER, LatencyProxy
 
-from latency import IDS, TOKEN, WRAPPER, LatencyProxy  # noqa: E402
-
-from conformance.mock.server import MockServer  # noqa: E402
-from conformance.mutation import suite_command  # noqa: E402
+from conformance.mock.server import MockServer
+from conformance.mutation import suite_command
 
 
 def command(python: str, url: str, phase: str, verdicts: Path, xdist: int) -> list[str]:

@@ -7,9 +7,10 @@ recorded as advisory findings (they fail only with --strict).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -41,6 +42,22 @@ class RuleFailure(AssertionError):
         super().__init__("\n".join(lines))
 
 
+class AdvisoryFinding(pytest.xfail.Exception):
+    """SHOULD rules broken (and not --strict): the test is reported as xfailed, an advisory finding.
+    A value like RuleFailure: the report reads its rules and exchange, never the xfail text."""
+
+    def __init__(self, violations: list[rules.Violation], exchange: Exchange | None, redact: Redactor):
+        ids = ", ".join(sorted({v.rule for v in violations}))
+        super().__init__(redact(f"SHOULD {ids} (advisory finding): {violations[0].message}"))
+        self.violations = violations
+        self.exchange = exchange
+
+
+def verdict_of(error: BaseException) -> RuleFailure | AdvisoryFinding | None:
+    """The verdict an exception is, if it is one."""
+    return error if isinstance(error, (RuleFailure, AdvisoryFinding)) else None
+
+
 def _summary(exchange: Exchange, redact: Redactor, limit: int = 600) -> str:
     body = exchange.response_body[:limit].decode("utf-8", "replace")
     more = " …" if len(exchange.response_body) > limit else ""
@@ -53,6 +70,11 @@ class Finding:
     version: str
     message: str
     curl: str
+    violation: rules.Violation | None = field(default=None, repr=False)  # not in the files
+
+    def record(self) -> dict[str, str]:
+        """As the reports and verdicts.json carry it (and xdist sends it to the controller)."""
+        return {"rule": self.rule, "version": self.version, "message": self.message, "curl": self.curl}
 
 
 class Verdicts:
@@ -64,12 +86,7 @@ class Verdicts:
         self.findings: list[Finding] = []
         self.notes: list[dict[str, str]] = []  # census, not exercised, restored: one each
         self.lock = threading.Lock()
-        self.local = threading.local()
-
-    def take_shown(self) -> Exchange | None:
-        """The exchange the last verdict on this thread showed (and forget it)."""
-        shown, self.local.shown = getattr(self.local, "shown", None), None
-        return shown
+        self.cases_of_one_test = False  # set by deferring(): advisory findings wait for the test's end
 
     def note(self, kind: str, group_id: str, text: str) -> None:
         """A fact of the run that is no verdict (a group not exercised, a restore): the first of each
@@ -80,23 +97,47 @@ class Verdicts:
                 self.notes.append(entry)
 
     def judge(
-        self, violations: Iterable[rules.Violation], exchange: Exchange | None, context: str, version: str
+        self,
+        violations: Iterable[rules.Violation],
+        exchange: Exchange | None,
+        context: str,
+        version: str,
+        *,
+        defer_advisory: bool = False,
     ):
-        """Fail on MUST violations; record SHOULD ones (and fail on them too under --strict)."""
+        """Fail on MUST violations (RuleFailure); record SHOULD ones, and report them as an
+        AdvisoryFinding, or fail on them too under --strict. ``defer_advisory``: record only, for
+        a test of many cases, which reports its findings at its end (raise_advisory)."""
         violations = list(violations)
-        self.local.shown = exchange  # the report attaches it, though an earlier test may have sent it
         catalogue = rules.catalogue()
         blocking = [v for v in violations if catalogue[v.rule].blocking or self.strict]
         advisory = [v for v in violations if v not in blocking]
         if advisory:
             curl = exchange.curl(self.redact) if exchange else ""
             with self.lock:
-                self.findings += [Finding(v.rule, version, self.redact(v.message), curl) for v in advisory]
+                self.findings += [Finding(v.rule, version, self.redact(v.message), curl, v) for v in advisory]
         if blocking:
             raise RuleFailure(blocking, exchange, self.redact, context)
-        if advisory:
-            ids = ", ".join(sorted({v.rule for v in advisory}))
-            pytest.xfail(self.redact(f"SHOULD {ids} (advisory finding): {advisory[0].message}"))
+        if advisory and not (defer_advisory or self.cases_of_one_test):
+            raise AdvisoryFinding(advisory, exchange, self.redact)
+
+    @contextlib.contextmanager
+    def deferring(self):
+        """Around a test of many cases (property-based, state machines): a SHOULD finding on one
+        case is recorded and the cases go on; the test ends as an AdvisoryFinding of them all.
+        A MUST failure (or any SHOULD one under --strict) still fails the case at once."""
+        since, self.cases_of_one_test = len(self.findings), True
+        try:
+            yield
+        finally:
+            self.cases_of_one_test = False
+        self.raise_advisory(since)
+
+    def raise_advisory(self, since: int) -> None:
+        """The findings recorded since ``since`` (a count of findings), as one AdvisoryFinding."""
+        found = [f.violation for f in self.findings[since:] if f.violation is not None]
+        if found:
+            raise AdvisoryFinding(found, None, self.redact)
 
     def exercised(self, attempts: list, what: str) -> list:
         """The attempts that reached the state a check needs; the others are noted once as not
@@ -224,3 +265,20 @@ def disagreements(
                 violation("XVER-CONSISTENT", f"{concept}: {first.name} says {a!r}, {other.name} says {b!r}")
             )
     return found
+
+
+# the run's notes that are no verdict, as the matrix shows them: kind -> heading
+NOTE_HEADINGS = {
+    "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
+    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
+    "restored": "Ad groups restored to their status before the run",
+}
+
+
+def note_sections(notes: list[dict]) -> list[tuple[str, list[str]]]:
+    sections = []
+    for kind, heading in NOTE_HEADINGS.items():
+        lines = [note["text"] for note in notes if note["kind"] == kind]
+        if lines:
+            sections.append((heading, lines))
+    return sections

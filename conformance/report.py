@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from conformance import changelog, coverage, drift, pages, rules
+from conformance.checks import note_sections
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
@@ -107,23 +108,6 @@ def marks(
         return CELL[state]
 
     return versions, {rule_id: [mark(rule_id, v) for v in versions] for rule_id in cells}
-
-
-# the run's notes that are no verdict, as the matrix shows them: kind -> heading
-NOTE_HEADINGS = {
-    "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
-    "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
-    "restored": "Ad groups restored to their status before the run",
-}
-
-
-def note_sections(notes: list[dict]) -> list[tuple[str, list[str]]]:
-    sections = []
-    for kind, heading in NOTE_HEADINGS.items():
-        lines = [note["text"] for note in notes if note["kind"] == kind]
-        if lines:
-            sections.append((heading, lines))
-    return sections
 
 
 def write_matrix(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import os
 import secrets
@@ -18,13 +17,6 @@ from conformance import rules, schemas
 
 def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
-def _at_least_one(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number of cases")
-    return number
 
 
 def is_loopback(host: str) -> bool:
@@ -90,140 +82,6 @@ class Target:
             compare_ad_group_ids=self.compare_ad_group_ids[0::2],
             property_ad_group_ids=self.ad_group_ids[1::2],
         )
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "unpause conformance target")
-    group.addoption(
-        "--api-token",
-        default=os.environ.get("CONFORMANCE_API_TOKEN"),
-        help="bearer token for the target (env CONFORMANCE_API_TOKEN); never printed",
-    )
-    group.addoption(
-        "--ad-group-id",
-        action="append",
-        default=None,
-        help="an ad group the suite may unpause and pause, repeatable (env CONFORMANCE_AD_GROUP_IDS)",
-    )
-    group.addoption(
-        "--ad-group-status",
-        action="append",
-        default=[],
-        metavar="ID=STATUS",
-        help="the status an --ad-group-id has before the run, as you know it (e.g. adgrp_1=paused), "
-        "repeatable: the census reads nothing for it and the restore puts it back to that",
-    )
-    group.addoption(
-        "--dry-run",
-        action="store_true",
-        default=False,
-        help="print, per ad group, every state-changing request the run would send, and send no request",
-    )
-    group.addoption(
-        "--api-version",
-        action="append",
-        default=None,
-        help="restrict the run to this registered version, repeatable (default: all)",
-    )
-    group.addoption(
-        "--use-pause",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="state tests may call POST /ad_groups/{id}/pause as set-up (default on)",
-    )
-    group.addoption(
-        "--allow-host",
-        action="append",
-        default=[],
-        help="allow state-changing requests to this non-loopback host, repeatable",
-    )
-    group.addoption("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
-    group.addoption(
-        "--time-budget",
-        type=float,
-        default=600.0,
-        help="seconds for the whole run's requests; past it every request fails at once (default 600)",
-    )
-    group.addoption(
-        "--max-body-bytes",
-        type=int,
-        default=5_000_000,
-        help="response bodies above this size are refused, not read into memory (default 5 MB)",
-    )
-    group.addoption("--rate-limit", type=float, default=0.0, help="requests per second, 0 for none (default)")
-    group.addoption(
-        "--ratio-tolerance",
-        type=float,
-        default=rules.Tolerance.ratio,
-        help="absolute tolerance on ratios (default 0.00005: 4 decimal places)",
-    )
-    group.addoption(
-        "--money-tolerance",
-        type=float,
-        default=rules.Tolerance.money,
-        help="absolute tolerance on money (default 0.005: cents)",
-    )
-    group.addoption(
-        "--max-examples",
-        type=_at_least_one,
-        default=None,
-        help="generated cases per property-based test (default: the hypothesis profile's, "
-        "quick 25, thorough 300)",
-    )
-    group.addoption("--mock-seed", type=int, default=0, help="dataset seed of the embedded mock")
-    group.addoption(
-        "--mock-fault",
-        default=None,
-        help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",
-    )
-    group.addoption(
-        "--concurrency",
-        type=_at_least_one,
-        default=None,
-        help="requests in flight at once where they cannot interfere (default 8 against --base-url, "
-        "1 against the embedded mock; 1 is strictly sequential)",
-    )
-    group.addoption(
-        "--shrink-time",
-        type=float,
-        default=5.0,
-        help="seconds of new requests a failing property-based test may spend shrinking (default 5)",
-    )
-    group.addoption(
-        "--mock-profile",
-        default="default",
-        help="run against the embedded mock in this correct variant (see conformance.mock.profiles)",
-    )
-    group.addoption(
-        "--restore",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="at the end, pause again every ad group the run found paused (default on)",
-    )
-    group.addoption(
-        "--compare-base-url",
-        default=os.environ.get("CONFORMANCE_COMPARE_BASE_URL"),
-        help="a second target: every request is sent to it too, and where the answers differ is reported "
-        "as drift (env CONFORMANCE_COMPARE_BASE_URL; the same guard as --base-url)",
-    )
-    group.addoption(
-        "--compare-api-token",
-        default=os.environ.get("CONFORMANCE_COMPARE_API_TOKEN"),
-        help="bearer token for the second target (env CONFORMANCE_COMPARE_API_TOKEN); never printed",
-    )
-    group.addoption(
-        "--compare-ad-group-id",
-        action="append",
-        default=None,
-        help="the second target's ad group paired with each --ad-group-id, in the same order, repeatable "
-        "(env CONFORMANCE_COMPARE_AD_GROUP_IDS; default: the same ids)",
-    )
-    parser.addini(
-        "conformance_allowed_hosts",
-        type="linelist",
-        default=[],
-        help="non-loopback hosts state-changing requests may go to",
-    )
 
 
 def resolve(config: pytest.Config) -> Target:
@@ -293,7 +151,16 @@ def resolve(config: pytest.Config) -> Target:
         time_budget=option("time_budget"),
         max_body=option("max_body_bytes"),
         strict=bool(option("strict")),  # pytest's own --strict: all its strictness, and SHOULD findings fail
-        tolerance=rules.Tolerance(ratio=option("ratio_tolerance"), money=option("money_tolerance")),
+        tolerance=rules.Tolerance(
+            **{
+                name: value
+                for name, value in (
+                    ("ratio", option("ratio_tolerance")),
+                    ("money", option("money_tolerance")),
+                )
+                if value is not None
+            }
+        ),
         max_examples=option("max_examples"),
         mock_seed=option("mock_seed"),
         mock_fault=fault,

@@ -1,30 +1,9 @@
-"""Parametrisation shared by the suites: selected versions, and (version, rule) for body rules."""
+"""Fixtures of the suites alone (the plugin, conformance/plugin, gives the target, its client,
+the versions and the body rules to parametrize over)."""
 
 from __future__ import annotations
 
 import pytest
-
-from conformance import rules
-from conformance.pytest_plugin import TARGET, about, label
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "version" not in metafunc.fixturenames:
-        return
-    versions = metafunc.config.stash[TARGET].versions
-    if "rule_id" in metafunc.fixturenames:
-        pairs = [(version, rule_id) for version in versions for rule_id in rules.body_rule_ids(version)]
-        metafunc.parametrize(("version", "rule_id"), pairs, ids=[f"{v}-{r}" for v, r in pairs])
-    else:
-        metafunc.parametrize("version", versions)
-
-
-@pytest.fixture(autouse=True)
-def _conformance_test(request: pytest.FixtureRequest, api):
-    """Each test starts a fresh exchange record (for its attachments) and gets its allure labels."""
-    api.begin()
-    label(request.node)
-    about(request.node)
 
 
 @pytest.fixture

@@ -24,12 +24,8 @@ from conformance import engines, rules, schemas, state
 from conformance.checks import body_of, disagreements, json_violations, violation
 from conformance.endpoints import pause_path, unpause_path, version_header
 from conformance.http import Exchange
-from conformance.pytest_plugin import SEED
 
 PAUSED, ACTIVE = "paused", "active"
-# sequences and steps per run: enough that pause, pause, unpause turns up in a quick run
-SEQUENCES = {"thorough": 40, "quick": 20, "verdict": 20, "benchmark": 20}
-STEPS = {"thorough": 10, "quick": 8, "verdict": 8, "benchmark": 8}
 
 
 def machine_for(api, verdicts, group_id: str, versions: list[str], memory: engines.Memory):
@@ -215,7 +211,7 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], memory: engin
 )
 @pytest.mark.area("state")
 @pytest.mark.usefixtures("use_pause")
-def test_state_machine(api, target, verdicts, pytestconfig):
+def test_state_machine(api, target, verdicts, seed, state_machine_sizes):
     """Sequences of pause, unpause (each version, and none) and bursts, checked against the model
     after every step; a failure shows the shortest sequence.
 
@@ -230,11 +226,10 @@ def test_state_machine(api, target, verdicts, pytestconfig):
     if all(attempt.not_exercised is not None for attempt in tried) and len(target.ad_group_ids) > lanes:
         tried.append(state.first_pausable(api, target.ad_group_ids[lanes:]))
     groups = [attempt.group_id for attempt in verdicts.exercised(tried, "paused")]
-    profile = pytestconfig.getoption("hypothesis_profile") or "quick"
-    total = target.max_examples or SEQUENCES.get(profile, SEQUENCES["quick"])
+    sequences, steps = state_machine_sizes
     settings = hypothesis.settings(
-        max_examples=max(1, math.ceil(total / len(groups))),
-        stateful_step_count=STEPS.get(profile, STEPS["quick"]),
+        max_examples=max(1, math.ceil(sequences / len(groups))),
+        stateful_step_count=steps,
         deadline=None,
         suppress_health_check=list(hypothesis.HealthCheck),
         report_multiple_bugs=False,  # one bug, shown by its shortest sequence
@@ -245,17 +240,10 @@ def test_state_machine(api, target, verdicts, pytestconfig):
         memory = engines.Memory(target.shrink_time, stateful=True)
         machine = machine_for(api, verdicts, group_id, target.versions, memory)
         if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
-            machine = hypothesis.seed(pytestconfig.stash[SEED] + index)(machine)
+            machine = hypothesis.seed(seed + index)(machine)
         tests.append(hypothesis.stateful.get_state_machine_test(machine, settings=settings))
 
-    shown: dict[int, object] = {}
-    _, chosen = engines.fan_out(
-        lambda test: test(),
-        tests,
-        len(tests),
-        after=lambda index: shown.__setitem__(index, verdicts.take_shown()),
-    )
-    if chosen is not None:
-        index, error = chosen
-        verdicts.local.shown = shown.get(index)
-        raise engines.verdict_first(error)
+    with verdicts.deferring():  # a SHOULD finding on one sequence: recorded, the sequences go on
+        _, chosen = engines.fan_out(lambda test: test(), tests, len(tests))
+        if chosen is not None:
+            raise engines.verdict_first(chosen[1])  # its verdict carries the exchange it shows

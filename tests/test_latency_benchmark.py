@@ -38,9 +38,8 @@ def test_one_small_latency_round_prints_and_writes_every_figure(tmp_path):
 
 PROXY_PROBE = """
 import sys
-sys.path.insert(0, "benchmarks")
 import httpx
-from latency import TOKEN, LatencyProxy
+from benchmarks.harness import TOKEN, LatencyProxy
 from conformance.mock.server import MockServer
 mock = MockServer(TOKEN).start()
 proxy = LatencyProxy(mock.port, float(sys.argv[1]))

@@ -69,7 +69,8 @@ def test_xdist_runs_reach_the_same_verdicts(tmp_path, fault, level):
     assert alone["exitstatus"] == (1 if level == "MUST" else 0)
     assert broken(spread) == broken(alone)
     assert spread["exitstatus"] == alone["exitstatus"]
-    assert sorted(f["rule"] for f in spread["findings"]) == sorted(f["rule"] for f in alone["findings"])
+    # the same rules; not the same count: property cases that record one are drawn per worker
+    assert {f["rule"] for f in spread["findings"]} == {f["rule"] for f in alone["findings"]}
     assert "advisory findings" in spread["stdout"] or not alone["findings"]
 
 
@@ -113,7 +114,8 @@ def pytest_runtest_protocol(item):
     return (yield)
 
 def pytest_sessionfinish(session):
-    name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # from the worker's own config: a suite run under a self-test worker inherits its environment
+    name = getattr(session.config, "workerinput", {}).get("workerid", "main")
     with open(os.path.join(os.environ["SENT_BY_TEST"], name + ".json"), "w") as out:
         json.dump(sent, out)
 """

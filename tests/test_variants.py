@@ -12,8 +12,8 @@ import subprocess
 import httpx
 import pytest
 
-from conformance.mock.app import Reply
 from conformance.mock.profiles import CATALOGUE, DEFAULT
+from conformance.mock.replies import Reply
 from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
 

@@ -13,7 +13,6 @@ import asyncio
 import copy
 import gzip
 import hmac
-import json
 import math
 from datetime import UTC, datetime
 from urllib.parse import unquote
@@ -25,25 +24,9 @@ from conformance import schemas
 from conformance.mock.dataset import AdGroup, build_dataset, render
 from conformance.mock.faults import CATALOGUE, Fault
 from conformance.mock.profiles import DEFAULT, Profile
+from conformance.mock.replies import JSON, Reply, error_body, json_response
 
-JSON = "application/json"
 ACTIONS = ("unpause", "pause")
-
-
-class Reply(Exception):
-    """Raised to answer at once: status, error type and message (the SDKs' error envelope)."""
-
-    def __init__(self, status: int, kind: str, message: str, headers: dict | None = None):
-        self.status, self.kind, self.message, self.headers = status, kind, message, headers or {}
-
-
-def json_response(status: int, body, headers: dict | None = None, *, allow_nan: bool = False) -> Response:
-    payload = json.dumps(body, allow_nan=allow_nan, separators=(",", ":"))
-    return Response(payload, status_code=status, headers=headers, media_type=JSON)
-
-
-def error_body(kind: str, message: str) -> dict:
-    return {"error": {"type": kind, "message": message}}
 
 
 class Store:

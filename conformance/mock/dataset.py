@@ -26,11 +26,13 @@ class RawCounts:
     purchase_value: float = 0.0
 
 
+def ratio(num: float, den: float) -> float:
+    """A rate as the mock serves it: 4 decimal places, 0 where there is nothing to divide by."""
+    return round(num / den, 4) if den else 0.0
+
+
 def derive_metrics(raw: RawCounts, *, currency: str | None, leads_goal: bool, purchases_goal: bool) -> dict:
     """The delivery metrics of the 2026-06-20 page, from raw counts (ratios 4 dp, money in cents)."""
-
-    def ratio(num: float, den: float) -> float:
-        return round(num / den, 4) if den else 0.0
 
     def money(num: float, den: float, scale: float = 1.0) -> float:
         return round(scale * num / den, 2) if den else 0.0

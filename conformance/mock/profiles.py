@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-COUNT_FIELDS = ("impressions", "clicks", "unique_clicks", "reach", "leads", "purchases")
+from conformance.rules import COUNT_FIELDS
+
 TIMESTAMP_FIELDS = ("created_at", "updated_at", "starts_at", "ends_at")
 
 

@@ -1,0 +1,45 @@
+"""The suite's pytest plugin, registered by the ``conformance`` pytest11 entry point (pyproject.toml).
+
+Loaded by every pytest run in the environment, it adds the suite's options (so ``--help`` lists
+them) and nothing else until a run collects the conformance suites (the ``conformance_suites``
+ini directory, ``suites`` by default): only then does it register its parts, each one concern:
+
+- ``options``: every option, the hypothesis profiles, the state machine's sizes;
+- ``session``: the target, its client and embedded mock, census and restore, the fixtures;
+- ``xdist``: shards, the examples' worker, what the controller and workers hand each other;
+- ``reporting``: redaction, failure texts, Allure, outcomes, ``verdicts.json``, the terminal.
+
+``-p no:conformance`` switches it off.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.plugin import options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def runs_the_suites(config: pytest.Config) -> bool:
+    """Whether a path this run collects is the suites' directory, inside it or above it."""
+    suites = (config.rootpath / config.getini("conformance_suites")).resolve()
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == suites or suites in path.parents or path in suites.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not runs_the_suites(config):
+        return
+    options.register_profiles()
+    from conformance.plugin import reporting, session, xdist
+
+    # registered now, their own pytest_configure runs at once (a historic hook), before hypothesis's
+    for name, part in (("reporting", reporting), ("xdist", xdist), ("session", session)):
+        config.pluginmanager.register(part, f"conformance.{name}")

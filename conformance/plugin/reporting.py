@@ -1,0 +1,473 @@
+"""What the run reports: redacted failure texts (a verdict, a target error, or an error of the
+suite itself), Allure labels, attachments and environment, every test's outcome gathered across
+xdist workers, ``verdicts.json``, the terminal summary and the exit status."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import allure
+import pytest
+
+from conformance import __version__, coverage, drift, rules
+from conformance.checks import (
+    JUDGED_ON_EVERY_RESPONSE,
+    AdvisoryFinding,
+    RuleFailure,
+    note_sections,
+    verdict_of,
+)
+from conformance.http import ApiClient, Redactor, TargetError, TargetStopped
+from conformance.plugin.keys import (
+    CLIENT,
+    COVERAGE,
+    FINDINGS,
+    MIRROR,
+    NOTES,
+    OUTCOMES,
+    RUN_COVERAGE,
+    RUN_DRIFT,
+    RUN_REQUESTS,
+    SEED,
+    STARTED,
+    TARGET,
+    VERDICTS,
+)
+from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
+from conformance.target import shown_url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(OutcomeRecorder(config), "conformance-outcomes")
+
+
+def rule_ids_of(item: pytest.Item) -> list[str]:
+    ids = [rule for marker in item.iter_markers("rule") for rule in marker.args]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "rule_id" in callspec.params:
+        ids.append(callspec.params["rule_id"])
+    return ids
+
+
+def version_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("version") if callspec is not None else None
+
+
+def say(config: pytest.Config, lines: list[str], red: bool = True) -> None:
+    """Lines to the terminal now, past output capturing (a census can run inside a fixture)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.ensure_newline()
+        for line in lines:
+            reporter.write_line(line, red=red, bold=red)
+
+
+def redact_report(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor
+) -> None:
+    """The last line of defence: no secret in tracebacks, falsifying examples or captured output.
+
+    Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
+    error = call.excinfo.value if call.excinfo is not None else None
+    verdict = verdict_text(error) if error is not None else None
+    if verdict is not None:
+        report.longrepr = redact(verdict)  # the verdict alone: the traceback is the suite's, not news
+    elif error is not None and report.failed and "api" in getattr(item, "fixturenames", ()):
+        report.longrepr = (
+            "SUITE ERROR: raised inside the conformance suite, not a verdict on the target "
+            f"(exit {EXIT_SUITE_ERROR}); please report it with the traceback below\n\n{report.longrepr}"
+        )
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        if redact(text) != text:
+            report.longrepr = redact(text)
+    report.sections = [(name, redact(content)) for name, content in report.sections]
+    if hasattr(report, "wasxfail"):
+        report.wasxfail = redact(report.wasxfail)
+    if error is not None and any(isinstance(arg, str) and redact(arg) != arg for arg in error.args):
+        error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside an exception group (hypothesis reports several failures, or a flaky
+    one, as a group), flattened; a plain exception is its own leaf."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
+SUITE_ERROR = "suite-error"  # a test's outcome when the suite itself raised: no verdict on the target
+# exit statuses of a run that is no verdict (pytest's own: 0 passed, 1 failed, 2 interrupted,
+# 3 internal error, 4 usage error, 5 no tests)
+EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a rule or the target
+EXIT_NOT_RESTORED = 6  # an ad group's status before the run is unknown, or its restore failed
+
+
+def verdicts_in(error: BaseException) -> list[RuleFailure | AdvisoryFinding]:
+    """The rule verdicts an exception carries (inside whatever groups hypothesis wraps them in)."""
+    return [verdict for leaf in leaves(error) if (verdict := verdict_of(leaf)) is not None]
+
+
+def raised_by_suite(error: BaseException) -> bool:
+    """Neither a rule verdict nor a target error (inside whatever groups hypothesis wraps them in)."""
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    return not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found)
+
+
+def suite_error_line(error: BaseException) -> str:
+    """The first line of each exception the suite raised (none for a verdict or a target error)."""
+    if not raised_by_suite(error):
+        return ""
+    return "; ".join(
+        dict.fromkeys(
+            f"{type(leaf).__name__}: {str(leaf).strip().splitlines()[0] if str(leaf).strip() else ''}"
+            for leaf in leaves(error)
+        )
+    )
+
+
+def verdict_text(error: BaseException) -> str | None:
+    """What a failure shows: each rule verdict (rule, level, quote, violations, curl, response, and
+    hypothesis's falsifying example where there is one), and a target error as one line. None for
+    anything else: an error in the suite itself keeps its traceback."""
+    if raised_by_suite(error):
+        return None
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    targets = [leaf for leaf in found if isinstance(leaf, TargetError)]
+    if targets and len(targets) == len(found):
+        return f"TargetError: {targets[0]}"
+    parts = []
+    for leaf in dict.fromkeys(found):
+        if isinstance(leaf, TargetError):
+            parts.append(f"TargetError: {leaf}")
+            continue
+        notes = [note for note in getattr(leaf, "__notes__", []) if note.startswith("Falsifying")]
+        parts.append("\n".join([str(leaf), *notes]))
+    return "\n\n".join(parts)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Innermost: redacts before allure-pytest and junitxml read the report, attaches exchanges."""
+    report = yield
+    if VERDICTS in item.config.stash:
+        redact_report(item, report, call, item.config.stash[VERDICTS].redact)
+    client = item.config.stash.get(CLIENT, None)
+    found = verdicts_in(call.excinfo.value) if call.excinfo is not None else []
+    shown = next((verdict.exchange for verdict in found if verdict.exchange is not None), None)
+    if report.when == "call" and client is not None and (report.failed or hasattr(report, "wasxfail")):
+        redact = item.config.stash[VERDICTS].redact
+        exchanges = client.exchanges[-6:]
+        if shown is not None and shown not in exchanges:
+            exchanges = [shown, *exchanges[-5:]]  # a body obtained once, by an earlier test
+        for number, exchange in enumerate(exchanges, 1):
+            allure.attach(
+                exchange.curl(redact), name=f"{number}. curl", attachment_type=allure.attachment_type.TEXT
+            )
+            allure.attach(
+                exchange.describe_request(redact),
+                name=f"{number}. request",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+            allure.attach(
+                exchange.describe_response(redact),
+                name=f"{number}. response",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+    return report
+
+
+class OutcomeRecorder:
+    """Outermost makereport: sees the final outcome (after xfail handling) and puts it, with the
+    SHOULD findings and notes made meanwhile, on the report; logreport collects them. Reports
+    travel from xdist workers to the controller, so the outcomes and findings of every worker are
+    gathered where the files are written (a worker's totals travel once, at its end: xdist.py).
+    A class, because a module defines a hook only once."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.findings_reported = 0
+        self.notes_reported = 0
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        verdicts = item.config.stash.get(VERDICTS, None)
+        if hasattr(report, "wasxfail") and verdicts is not None:
+            report.wasxfail = verdicts.redact(report.wasxfail)
+        client = item.config.stash.get(CLIENT, None)
+        if verdicts is not None:
+            report.conformance_findings = [f.record() for f in verdicts.findings[self.findings_reported :]]
+            self.findings_reported = len(verdicts.findings)
+            report.conformance_notes = verdicts.notes[self.notes_reported :]
+            self.notes_reported = len(verdicts.notes)
+        if report.when == "call" or report.failed or report.skipped:
+            # a conformance test (the suites' tests all use the target's client), not a self-test
+            conformance_test = call.excinfo is not None and "api" in getattr(item, "fixturenames", ())
+            # hypothesis may group several failures (distinct bugs, or a flaky one): every rule of each
+            found = verdicts_in(call.excinfo.value) if call.excinfo is not None else []
+            broken = sorted({v.rule for verdict in found for v in verdict.violations})
+            report.conformance_outcome = {
+                "test": item.nodeid,
+                "when": report.when,
+                "outcome": "xfailed"
+                if hasattr(report, "wasxfail")
+                else SUITE_ERROR
+                if report.failed and conformance_test and raised_by_suite(call.excinfo.value)
+                else report.outcome,
+                "rules": broken,
+                "error": suite_error_line(call.excinfo.value) if conformance_test else "",
+                "version": version_of(item),
+                "requests_so_far": client.count if client else 0,
+                "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),
+                "process": process_name(item.config),  # "main", or the xdist worker (gw0, gw1…)
+                "start": report.start,  # epoch seconds: comparable across xdist workers
+                "stop": report.stop,
+                "declared": rule_ids_of(item)
+                + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
+            }
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        stash = self.config.stash
+        if getattr(report, "conformance_outcome", None):
+            stash.setdefault(OUTCOMES, []).append(report.conformance_outcome)
+        stash.setdefault(FINDINGS, []).extend(getattr(report, "conformance_findings", []))
+        stash.setdefault(NOTES, []).extend(getattr(report, "conformance_notes", []))
+
+
+SIDE_EFFECT = "side-effect checks"  # counted among the kinds above too: not a kind of its own
+
+
+def counts_of(client: ApiClient | None) -> dict[str, int]:
+    if client is None:
+        return {}
+    return {**client.counts, SIDE_EFFECT: client.side_effect_requests}
+
+
+def label(item: pytest.Item) -> None:
+    """Allure grouping: epic = API version, feature = area, story = rule."""
+    catalogue = rules.catalogue()
+    ids = rule_ids_of(item)
+    version = version_of(item) or "all versions"
+    allure.dynamic.epic(f"API {version}")
+    # the first rule a test names is what it is about; the others are judged along the way
+    area = item.get_closest_marker("area")
+    allure.dynamic.feature(area.args[0] if area else catalogue[ids[0]].area if ids else "fuzz")
+    # one story per test, so every test is counted once in the tree; all its rules are tags
+    if ids:
+        allure.dynamic.story(ids[0])
+    allure.dynamic.tag(*dict.fromkeys([*ids, *(catalogue[rule_id].level for rule_id in ids)]))
+    allure.dynamic.description(
+        "\n\n".join(
+            f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
+            for rule in (catalogue[rule_id] for rule_id in ids)
+        )
+    )
+    # the pages report.py writes beside index.html: which documented cases a body rule was judged
+    # on, and what the version a versioning rule pins changed
+    if any(rule_id.startswith(("SCHEMA-", "INV-")) for rule_id in ids):
+        allure.dynamic.link("response-coverage.html", name="Response coverage: the branches the bodies hit")
+    if any(rule_id.startswith("VER-") for rule_id in ids):
+        allure.dynamic.link("version-changelog.html", name="Version changelog")
+
+
+def git_commit() -> str:
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=Path(__file__).parent,
+        )
+    except OSError:
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def write_allure_context(config: pytest.Config, directory: Path) -> None:
+    """environment.properties and executor.json for the Allure report; never a secret."""
+    target = config.stash[TARGET]
+    where = "embedded mock" if target.embedded else target.base_url
+    if target.embedded and target.mock_profile != "default":
+        where += f" (profile {target.mock_profile})"
+    if target.mock_fault:
+        where += f" (fault {target.mock_fault})"
+    environment = {
+        "target": where,
+        "versions": ", ".join(target.versions),
+        "suite": f"unpause-conformance {__version__}",
+        "hypothesis.profile": config.getoption("hypothesis_profile"),
+        "hypothesis.seed": str(config.stash[SEED]),
+        "git.commit": git_commit(),
+        "matrix": "conformance-matrix.html (beside index.html)",
+        "response.coverage": "response-coverage.html (beside index.html)",
+        "version.changelog": "version-changelog.html (beside index.html)",
+        "drift": "drift.html (beside index.html)",
+    }
+    redact = config.stash[VERDICTS].redact
+    lines = [f"{key}={redact(value)}" for key, value in environment.items()]
+    (directory / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        repository, run_id = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_RUN_ID", "")
+        executor = {
+            "name": "GitHub Actions",
+            "type": "github",
+            "buildName": f"{os.environ.get('GITHUB_WORKFLOW', '')} #{os.environ.get('GITHUB_RUN_NUMBER', '')}",
+            "buildUrl": f"{server}/{repository}/actions/runs/{run_id}",
+            "reportName": "unpause conformance",
+        }
+        (directory / "executor.json").write_text(redact(json.dumps(executor)), encoding="utf-8")
+
+
+def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
+    """A run that passed or failed on the rules is no verdict when an ad group was not left as
+    found (EXIT_NOT_RESTORED) or the suite itself raised (EXIT_SUITE_ERROR); a dry run sent nothing."""
+    config = session.config
+    target = config.stash.get(TARGET, None)
+    if target is not None and target.dry_run and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        exitstatus = pytest.ExitCode.OK
+    elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if any(note["kind"] == "restore-failed" for note in config.stash.get(NOTES, [])):
+            exitstatus = EXIT_NOT_RESTORED
+        elif any(o["outcome"] == SUITE_ERROR for o in config.stash.get(OUTCOMES, [])):
+            exitstatus = EXIT_SUITE_ERROR
+    session.exitstatus = exitstatus
+    return int(exitstatus)
+
+
+def totals_of(config: pytest.Config) -> dict:
+    """This process's requests by kind, 200 bodies by documented branch, and drift, so far."""
+    mirror = config.stash.get(MIRROR, None)
+    return {
+        "requests": counts_of(config.stash.get(CLIENT, None)),
+        "coverage": config.stash[COVERAGE].snapshot() if COVERAGE in config.stash else {},
+        "drift": mirror.snapshot() if mirror is not None else None,
+    }
+
+
+def requests_by_kind(totals: list[dict]) -> dict[str, int]:
+    summed = {"unpause": 0, "pause": 0, "read": 0, "other": 0}
+    for each in totals:
+        for kind, number in each["requests"].items():
+            summed[kind] = summed.get(kind, 0) + number
+    return summed
+
+
+def requests_sent(kinds: dict[str, int]) -> int:
+    return sum(number for kind, number in kinds.items() if kind != SIDE_EFFECT)
+
+
+@pytest.hookimpl(trylast=True)  # after session's restore, and after the session fixtures' teardown
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if is_worker(config):
+        hand_back(config, totals_of(config))  # its outcomes reached the controller with each report
+        return
+    target = config.stash.get(TARGET, None)
+    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
+    totals = [totals_of(config), *config.stash.get(WORKER_TOTALS, {}).values()]
+    config.stash[RUN_REQUESTS] = requests_by_kind(totals)
+    if COVERAGE in config.stash:
+        config.stash[RUN_COVERAGE] = coverage.merge([each["coverage"] for each in totals if each["coverage"]])
+    if target is not None and target.compare_base_url:
+        config.stash[RUN_DRIFT] = drift.merge([each["drift"] for each in totals if each["drift"]])
+    verdicts = config.stash.get(VERDICTS, None)
+    if verdicts is not None and recorder is not None:
+        # notes made outside any test (the controller's census, the restore) reach no report
+        config.stash.setdefault(NOTES, []).extend(verdicts.notes[recorder.notes_reported :])
+        recorder.notes_reported = len(verdicts.notes)
+    exitstatus = final_exit_status(session, exitstatus)
+    alluredir = config.getoption("allure_report_dir", None)
+    if alluredir and TARGET in config.stash:
+        write_allure_context(config, Path(alluredir))
+    path = config.getoption("verdicts_json")
+    if path:
+        kinds = config.stash[RUN_REQUESTS]
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(
+                {
+                    "exitstatus": int(exitstatus),
+                    "outcomes": config.stash.get(OUTCOMES, []),
+                    "findings": config.stash.get(FINDINGS, []),
+                    "notes": config.stash.get(NOTES, []),
+                    "requests": requests_sent(kinds),
+                    "requests_by_kind": kinds,
+                    "coverage": config.stash.get(RUN_COVERAGE, {}),
+                    "compare": shown_url(target.compare_base_url)
+                    if target and target.compare_base_url
+                    else None,
+                    "drift": config.stash.get(RUN_DRIFT, None),
+                },
+                handle,
+                indent=1,
+            )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    kinds = config.stash.get(RUN_REQUESTS, {})
+    if requests_sent(kinds):
+        terminalreporter.write_line(
+            f"requests: {requests_sent(kinds)} (unpause {kinds['unpause']}, pause {kinds['pause']}, "
+            f"read {kinds['read']}, other {kinds['other']})"
+            + (
+                f"; of them, {kinds[SIDE_EFFECT]} for the side-effect checks (BEH-REFUSAL-INERT)"
+                if kinds.get(SIDE_EFFECT)
+                else ""
+            )
+        )
+    errors = [o for o in config.stash.get(OUTCOMES, []) if o["outcome"] == SUITE_ERROR]
+    if errors:
+        terminalreporter.section(
+            f"SUITE ERRORS: raised inside the suite, not verdicts on the target (exit {EXIT_SUITE_ERROR})",
+            red=True,
+        )
+        for outcome in errors:
+            terminalreporter.write_line(f"{outcome['test']} ({outcome['when']}): {outcome.get('error', '')}")
+    run_coverage = config.stash.get(RUN_COVERAGE, None)
+    if run_coverage and run_coverage["bodies"]:
+        terminalreporter.write_line(coverage.summary_line(run_coverage))
+        gaps = coverage.gap_lines(run_coverage)
+        if gaps:
+            terminalreporter.section(
+                "Documented branches never exercised (their rules were not judged on them)"
+            )
+            for line in gaps:
+                terminalreporter.write_line(line)
+    run_drift, target = config.stash.get(RUN_DRIFT, None), config.stash.get(TARGET, None)
+    if run_drift is not None and target is not None and target.compare_base_url:
+        compare = shown_url(target.compare_base_url)
+        terminalreporter.write_line(drift.summary(run_drift, compare))
+        drifted = drift.lines(run_drift)
+        if drifted:
+            terminalreporter.section(
+                f"Drift between the target and {compare} (answers that differ)", yellow=True
+            )
+            for line in drifted[:50]:
+                terminalreporter.write_line(line)
+            if len(drifted) > 50:
+                terminalreporter.write_line(f"… {len(drifted) - 50} more in reports/drift.md")
+    for heading, lines in note_sections(config.stash.get(NOTES, [])):
+        terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)
+        for line in lines:
+            terminalreporter.write_line(line)
+    findings = config.stash.get(FINDINGS, [])
+    if not findings:
+        return
+    terminalreporter.section("advisory findings (SHOULD rules; --strict makes them fail)")
+    for finding in findings[:50]:
+        terminalreporter.write_line(f"{finding['rule']} [{finding['version']}] {finding['message']}")
+    if len(findings) > 50:
+        terminalreporter.write_line(f"… {len(findings) - 50} more")

@@ -1,0 +1,447 @@
+"""The session: the target, its client (and the embedded mock), the census before the first
+test and the restore after the last, the second target of a drift run, the fixtures the suites
+use, and the property-based tests' runner."""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import hypothesis
+import pytest
+
+from conformance import __version__, census, coverage, drift, engines, rules, state
+from conformance.checks import Verdicts
+from conformance.http import ApiClient, Redactor
+from conformance.plugin import options
+from conformance.plugin.keys import (
+    BEFORE,
+    CENSUS_FACTS,
+    CLIENT,
+    COMPARE_BEFORE,
+    COMPARE_CLIENT,
+    COVERAGE,
+    MIRROR,
+    PAUSE_FILE,
+    SEED,
+    STARTED,
+    TARGET,
+    VERDICTS,
+)
+from conformance.plugin.reporting import label, rule_ids_of, say
+from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shared_input, worker_count
+from conformance.target import Target, resolve, shown_url
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # pick and print a seed before hypothesis's own plugin reads the option, so every run can be replayed
+    if config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
+    config.stash[SEED] = int(config.getoption("hypothesis_seed"))
+    config.stash[COVERAGE] = coverage.Recorder()
+    if config.getoption("hypothesis_profile", None) is None:
+        config.option.hypothesis_profile = options.default_profile()
+        hypothesis.settings.load_profile(config.option.hypothesis_profile)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # pytest-base-url has read --base-url/PYTEST_BASE_URL/ini at configure; raises before any
+    # request. First, so that against a remote target the census is taken before xdist starts workers.
+    config = session.config
+    target = resolve(config)
+    if not target.embedded and worker_count(config) > 1:
+        target = target.split_for_workers(worker_count(config))  # the controller's stays whole
+    config.stash[TARGET] = target
+    refuse_unsafe_distribution(config)
+    config.stash[STARTED] = time.monotonic()
+    config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
+    # one target shared by every worker: the controller (or the only process) learns each group's
+    # status before any test and restores it after the last (pytest_sessionfinish); an unreachable
+    # target is left to the api fixture, which says so once
+    if target.dry_run:
+        return  # not a request: the plan is printed after collection (dry_run_plan)
+    shared = not target.embedded and not is_worker(config)
+    if shared and target.restore and reachable(target.base_url, target.timeout) is None:
+        client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS], config)
+        take_census(config, client)
+    # the second target of a drift run is always shared: its census and restore are the controller's
+    compare = target.compare_base_url
+    if compare and not is_worker(config) and reachable(compare, target.timeout) is None:
+        compare_client = config.stash[COMPARE_CLIENT] = make_compare_client(config)
+        if target.restore:
+            take_census(
+                config, compare_client, target.compare_ad_group_ids, COMPARE_BEFORE, "compare target "
+            )
+
+
+def make_client(
+    target: Target, base_url: str, verdicts: Verdicts, config: pytest.Config, token: str | None = None
+) -> ApiClient:
+    shared = shared_input(config, "conformance_pause_file")
+    # against one shared target, N xdist workers each send at most 1/N of --rate-limit
+    # (Target.split_for_workers), and share a 429's Retry-After through a file; each worker with
+    # its own embedded mock has its own limits
+    client = ApiClient(
+        base_url,
+        token=token or target.token,
+        timeout=target.timeout,
+        rate_limit=target.rate_limit,
+        redactor=verdicts.redact,
+        time_budget=target.time_budget,
+        max_body=target.max_body,
+        shared_pause=Path(shared) if shared and not target.embedded else None,
+    )
+    if token is None:  # the target's client: the coverage is of the target's bodies
+        client.observers.append(config.stash[COVERAGE].observe)
+    client.last_seen = census.LastSeen()  # what each group is now, for a restore that failed
+    client.observers.append(client.last_seen.observe)
+    return client
+
+
+def make_compare_client(config: pytest.Config) -> ApiClient:
+    target = config.stash[TARGET]
+    return make_client(
+        target, target.compare_base_url, config.stash[VERDICTS], config, token=target.compare_token
+    )
+
+
+def attach_mirror(config: pytest.Config, client: ApiClient) -> None:
+    """From here on, every request of the target's client is sent to the second target too."""
+    target = config.stash[TARGET]
+    if not target.compare_base_url:
+        return
+    if COMPARE_CLIENT not in config.stash:
+        preflight(target.compare_base_url, target.timeout, "compare target (--compare-base-url)")
+        config.stash[COMPARE_CLIENT] = make_compare_client(config)
+    pairing = dict(zip(target.ad_group_ids, target.compare_ad_group_ids, strict=True))
+    client.mirror = config.stash[MIRROR] = drift.Mirror(
+        config.stash[COMPARE_CLIENT], client.base_url, target.token, pairing
+    )
+
+
+def detach_mirror(config: pytest.Config, client: ApiClient) -> None:
+    """Before the restore: each target's restore is its own (the second one's, from its census)."""
+    if client.mirror is not None:
+        client.mirror.pool.shutdown(wait=True)
+        client.mirror = None
+
+
+def about(item: pytest.Item) -> None:
+    """Tells the mirror which rule the running test is about (drift is filed under it)."""
+    mirror = item.config.stash.get(MIRROR, None)
+    ids = rule_ids_of(item)
+    if mirror is not None and ids:
+        mirror.about = ids[0]
+
+
+def take_census(
+    config: pytest.Config,
+    client: ApiClient,
+    group_ids: list[str] | None = None,
+    key: pytest.StashKey[dict] = BEFORE,
+    who: str = "",
+) -> None:
+    """Each group's status before the run, into ``key``; ``who`` names a second target in the notes.
+    A status the census cannot know is said at once, before the first test."""
+    target = config.stash[TARGET]
+    declared = target.declared if not who else {}
+    before, check = census.census(
+        client, group_ids or target.ad_group_ids, target.concurrency, declared, target.use_pause
+    )
+    config.stash[key] = before
+    if key is BEFORE:
+        reads = True if any(was.read for was in before.values()) else None
+        statuses = {was.group_id: was.status for was in before.values()}
+        config.stash[CENSUS_FACTS] = {"reads": reads, "calibration": check, "statuses": statuses}
+    verdicts = config.stash[VERDICTS]
+    if check is not None:
+        verdicts.note("census", who + "updated_at", f"{who}what updated_at tells: {check.how}")
+    for was in before.values():
+        verdicts.note(
+            "census", who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
+        )
+    unknown = [was for was in before.values() if was.status is None]
+    if unknown:
+        lines = [
+            f"census: {who}status before the run UNKNOWN for {len(unknown)} ad group(s): none will be "
+            "paused or unpaused at the end, and the run will fail (exit 6); declare a status you know "
+            "with --ad-group-status ID=STATUS"
+        ]
+        if check is not None and not check.trusted:
+            lines.append(f"  what updated_at tells: {check.how}")
+        lines += [f"  {was.group_id}: {was.how}" for was in unknown]
+        say(config, lines)
+
+
+def restore_groups(
+    config: pytest.Config, client: ApiClient, key: pytest.StashKey[dict] = BEFORE, who: str = ""
+) -> None:
+    before = config.stash.get(key, None)
+    if before is None:
+        return
+    del config.stash[key]
+    verdicts = config.stash[VERDICTS]
+    for restored in census.restore(client, before, config.stash[TARGET].concurrency, client.last_seen):
+        kind = "restored" if restored.ok else "restore-failed"
+        verdicts.note(kind, who + restored.group_id, who + restored.line())
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    target = config.stash.get(TARGET, None)
+    where = "embedded mock" if target is None or target.embedded else target.base_url
+    if target is not None and target.embedded and target.mock_profile != "default":
+        where += f", profile {target.mock_profile}"
+    if target is not None and target.mock_fault:
+        where += f" with fault {target.mock_fault}"
+    if target is not None and target.compare_base_url:
+        where += f"; every request also sent to {shown_url(target.compare_base_url)} (drift)"
+    return [
+        f"conformance {__version__}: target {where}; versions {', '.join(target.versions) if target else '-'}",
+        f"hypothesis profile {config.getoption('hypothesis_profile')}, seed {config.stash[SEED]} "
+        f"(replay with --hypothesis-seed={config.stash[SEED]})",
+        f"concurrency {target.concurrency}; shrinking capped at {target.shrink_time:g} s of new requests "
+        "after a property test's first failure"
+        if target
+        else "concurrency -",
+    ]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    return pytestconfig.stash[TARGET]
+
+
+@pytest.fixture(scope="session")
+def verdicts(pytestconfig: pytest.Config) -> Verdicts:
+    return pytestconfig.stash[VERDICTS]
+
+
+@pytest.fixture(scope="session")
+def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
+    """The session's one keep-alive client, against the target or the embedded mock."""
+    if not target.embedded:
+        preflight(target.base_url, target.timeout)
+        client = pytestconfig.stash.get(CLIENT, None)  # the census's, when this process took it
+        if client is None:
+            client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts, pytestconfig)
+        attach_mirror(pytestconfig, client)
+        yield client  # closed at pytest_sessionfinish, after the restore
+        return
+    from conformance.mock.profiles import CATALOGUE as PROFILES
+    from conformance.mock.server import MockServer
+
+    mock = MockServer(target.token, target.mock_seed, profile=PROFILES[target.mock_profile]).start()
+    base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
+    client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts, pytestconfig)
+    if target.restore:
+        take_census(pytestconfig, client)  # each process has its own embedded mock
+    attach_mirror(pytestconfig, client)
+    try:
+        yield client
+    finally:
+        detach_mirror(pytestconfig, client)
+        if target.restore:
+            restore_groups(pytestconfig, client)
+        client.close()
+        mock.stop()
+
+
+@pytest.fixture(scope="session")
+def specimens(pytestconfig: pytest.Config, api: ApiClient, target: Target) -> state.Specimens:
+    """The 200 unpause body of each (group, version), obtained once for every rule that judges it."""
+    found = state.Specimens(api, target.use_pause, target.ad_group_ids, target.concurrency)
+    for was in pytestconfig.stash.get(BEFORE, {}).values():
+        if was.first is not None and was.first.exchange is not None:
+            found.offer(was.first)
+    return found
+
+
+def census_facts(config: pytest.Config) -> dict:
+    """What the census learned (this process's, or the controller's copy in an xdist worker)."""
+    facts = config.stash.get(CENSUS_FACTS, None)
+    if facts is None:
+        shared = shared_input(config, "conformance_census")
+        if shared is not None:
+            check = shared["calibration"]
+            facts = {**shared, "calibration": check and census.Calibration(*check)}
+    return facts or {"reads": None, "calibration": None, "statuses": {}}
+
+
+@pytest.fixture(scope="session")
+def observer(pytestconfig: pytest.Config, api: ApiClient) -> census.Observer:
+    """Whether a group the run paused is still paused, as the census found it can be seen."""
+    facts = census_facts(pytestconfig)
+    return census.Observer(api, facts["reads"], facts["calibration"])
+
+
+@pytest.fixture(scope="session")
+def status_before(pytestconfig: pytest.Config, api: ApiClient) -> dict[str, str | None]:
+    """Each group's status before the run, as the census read it (or the user declared it)."""
+    return {**census_facts(pytestconfig)["statuses"], **pytestconfig.stash[TARGET].declared}
+
+
+@pytest.fixture
+def run_property(
+    pytestconfig: pytest.Config, target: Target, verdicts: Verdicts, property_shard: tuple[int, int]
+):
+    """``run_property(body, **strategies)``: runs ``body`` under ``@given(**strategies)`` with the
+    run's number of cases (--max-examples, else the profile's), with the suite's bounds:
+
+    - Shards: under xdist (-n N) each property test is N items; within an item, ``--concurrency``
+      threads each run their own hypothesis engine (thread-safe since hypothesis 6.136; the rest is
+      engines.prepare's) over a share of the cases, from the printed seed + the shard's index.
+    - Each distinct input is sent once, shrinking is capped, a target error stops the test at once
+      (engines.Memory).
+    - A SHOULD finding on a case is recorded and the cases go on; the test ends as an advisory
+      finding (Verdicts.deferring). Under --strict it fails the case like a MUST."""
+
+    def run(body, **strategies) -> None:
+        index, count = property_shard
+        total = target.max_examples or hypothesis.settings.default.max_examples
+        mine = max(1, math.ceil(total / count))
+        threads = max(1, min(target.concurrency, mine))
+        memory = engines.Memory(target.shrink_time)
+
+        def guarded():
+            # a function per shard: hypothesis keeps state on the test function it is given
+            def guarded_body(**kwargs):
+                memory.run(repr(sorted(kwargs.items())), body, kwargs)
+
+            return guarded_body
+
+        def shard(number: int) -> None:
+            test = hypothesis.given(**strategies)(guarded())
+            cases = mine // threads + (1 if number < mine % threads else 0)
+            test = hypothesis.settings(max_examples=max(1, cases))(test)
+            if count > 1 or threads > 1:
+                test = hypothesis.seed(pytestconfig.stash[SEED] + index * threads + number)(test)
+            test()
+
+        with verdicts.deferring():
+            _, chosen = engines.fan_out(shard, range(threads), threads)
+            if chosen is not None:
+                raise engines.verdict_first(chosen[1])  # its verdict carries the exchange it shows
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def tolerance(target: Target) -> rules.Tolerance:
+    return target.tolerance
+
+
+@pytest.fixture(scope="session")
+def seed(pytestconfig: pytest.Config) -> int:
+    """The run's hypothesis seed, as printed in the header (--hypothesis-seed replays it)."""
+    return pytestconfig.stash[SEED]
+
+
+@pytest.fixture(scope="session")
+def state_machine_sizes(pytestconfig: pytest.Config, target: Target) -> tuple[int, int]:
+    """(sequences, steps per sequence) of the state machine in this run's profile; --max-examples
+    sets the sequences."""
+    profile = pytestconfig.getoption("hypothesis_profile") or "quick"
+    sequences, steps = options.STATE_MACHINE_SIZES.get(profile, options.STATE_MACHINE_SIZES["quick"])
+    return target.max_examples or sequences, steps
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``version``: each selected version; with ``rule_id``, each (version, body rule) pair."""
+    if "version" not in metafunc.fixturenames:
+        return
+    versions = metafunc.config.stash[TARGET].versions
+    if "rule_id" in metafunc.fixturenames:
+        pairs = [(version, rule_id) for version in versions for rule_id in rules.body_rule_ids(version)]
+        metafunc.parametrize(("version", "rule_id"), pairs, ids=[f"{v}-{r}" for v, r in pairs])
+    else:
+        metafunc.parametrize("version", versions)
+
+
+@pytest.fixture(autouse=True)
+def _conformance_test(request: pytest.FixtureRequest, api: ApiClient) -> None:
+    """Each test starts a fresh exchange record (for its attachments) and gets its allure labels."""
+    api.begin()
+    label(request.node)
+    about(request.node)
+
+
+def reachable(base_url: str, timeout: float) -> OSError | None:
+    """One TCP connection: None when it connects, else the error (an unreachable target)."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as error:
+        return error
+    return None
+
+
+def preflight(base_url: str, timeout: float, what: str = "target") -> None:
+    """One TCP connection before any test: an unreachable target is one message and one exit."""
+    error = reachable(base_url, timeout)
+    if error is not None:
+        parts = urlsplit(base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        pytest.exit(
+            f"{what} unreachable: cannot connect to {parts.hostname}:{port} ({error}); no test was run",
+            returncode=pytest.ExitCode.TESTS_FAILED,
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    catalogue = rules.catalogue()
+    for item in items:
+        for rule_id in rule_ids_of(item):
+            if rule_id not in catalogue:
+                raise pytest.UsageError(
+                    f"{item.nodeid} names rule {rule_id}, which is not in schemas/rules.yaml"
+                )
+    target = config.stash.get(TARGET, None)
+    if target is not None and target.dry_run:
+        files = {Path(str(item.fspath)).name for item in items}
+        where = shown_url(target.base_url) if target.base_url else "the embedded mock"
+        say(
+            config,
+            census.plan(
+                where,
+                target.ad_group_ids,
+                target.versions,
+                files,
+                target.declared,
+                target.use_pause,
+                target.restore,
+                target.concurrency,
+            ),
+            red=False,
+        )
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+
+
+@pytest.hookimpl(tryfirst=True)  # before reporting's, which writes what the restore noted
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On the controller (or the only process): the second target's restore, then the target's
+    (its census was taken here, at pytest_sessionstart); each worker's embedded mock was restored
+    at the api fixture's teardown."""
+    config = session.config
+    if is_worker(config):
+        return
+    if PAUSE_FILE in config.stash:
+        shutil.rmtree(config.stash[PAUSE_FILE].parent, ignore_errors=True)
+    client, target = config.stash.get(CLIENT, None), config.stash.get(TARGET, None)
+    if client is not None:
+        detach_mirror(config, client)
+    compare_client = config.stash.get(COMPARE_CLIENT, None)
+    if compare_client is not None:
+        restore_groups(config, compare_client, COMPARE_BEFORE, "compare target ")
+        compare_client.close()
+    if client is not None and target is not None and not target.embedded:
+        restore_groups(config, client)
+        client.close()
