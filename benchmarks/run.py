@@ -281,7 +281,7 @@ def main() -> int:
                 row: dict[str, float] = {}
                 for name, make in (
                     ("suite", suite_property),
-                    ("suite_xdist", lambda n: suite_property(n, "-n", str(workers))),
+                    ("suite_xdist", lambda n: suite_property(n, "-n", str(workers), "--dist", "loadgroup")),
                     ("st_run", st_run),
                 ):
                     figures = marginal(make(cases[0]), make(cases[1]), cases)

@@ -69,7 +69,7 @@ def lenient_body(exchange: Exchange) -> dict | None:
 
 
 def _updated(exchange: Exchange) -> datetime | None:
-    return rules._instant((lenient_body(exchange) or {}).get("updated_at"))
+    return rules.instant((lenient_body(exchange) or {}).get("updated_at"))
 
 
 def _status(exchange: Exchange) -> str | None:

@@ -154,7 +154,8 @@ class Verdicts:
 
 
 def violation(rule_id: str, message: str) -> rules.Violation:
-    assert rule_id in rules.catalogue(), f"unknown rule {rule_id}"
+    if rule_id not in rules.catalogue():
+        raise KeyError(f"unknown rule {rule_id}: not in schemas/rules.yaml")
     return rules.Violation(rule_id, message)
 
 
@@ -237,7 +238,7 @@ def body_of(exchange: Exchange) -> dict | None:
 def _comparable(concept: str, value):
     """Normalise a shared value: instants for timestamps, numbers as floats."""
     if concept == "created_at":
-        return rules._instant(value)
+        return rules.instant(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return round(float(value), 6)
     return value

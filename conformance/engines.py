@@ -264,33 +264,18 @@ def choose(errors: list[BaseException | None]) -> tuple[int, BaseException] | No
 
 
 def fan_out(
-    function: Callable,
-    items: Iterable,
-    concurrency: int,
-    *,
-    after: Callable[[int], None] | None = None,
-    engines: bool = True,
+    function: Callable, items: Iterable, concurrency: int, *, engines: bool = True
 ) -> tuple[list, tuple[int, BaseException] | None]:
     """``function`` over ``items``, ``concurrency`` at a time: the results in order and the chosen
-    error with its index (``choose``), once every call has run to its end. ``after(index)`` runs in
-    the call's own thread when it ends (to collect what that thread saw); ``engines``: whether the
+    error with its index (``choose``), once every call has run to its end. ``engines``: whether the
     calls run hypothesis engines (see ``prepare``)."""
     items = list(items)
-
-    def call(indexed: tuple[int, object]):
-        index, item = indexed
-        try:
-            return _caught(function, item)
-        finally:
-            if after is not None:
-                after(index)
-
     prepare(engines)
     if concurrency <= 1 or len(items) <= 1:
-        outcomes = [call(pair) for pair in enumerate(items)]
+        outcomes = [_caught(function, item) for item in items]
     else:
         with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix="engine") as pool:
-            outcomes = list(pool.map(call, enumerate(items)))
+            outcomes = list(pool.map(lambda item: _caught(function, item), items))
     return [result for result, _ in outcomes], choose([error for _, error in outcomes])
 
 
@@ -304,10 +289,11 @@ def verdict_first(error: BaseException) -> BaseException:
     return error
 
 
-def run_all(function: Callable, items: Iterable, concurrency: int) -> list:
-    """``fan_out``'s results, or its chosen error raised: for requests to different ad groups,
-    which cannot interfere (each group's own requests stay in sequence)."""
-    results, chosen = fan_out(function, items, concurrency, engines=False)
+def run_all(function: Callable, items: Iterable, concurrency: int, *, engines: bool = False) -> list:
+    """``fan_out``'s results, or its chosen error raised (its verdict carries the exchange it
+    shows): for hypothesis engines (property shards, state machines) and for requests to
+    different ad groups, which cannot interfere (each group's own requests stay in sequence)."""
+    results, chosen = fan_out(function, items, concurrency, engines=engines)
     if chosen is not None:
         raise verdict_first(chosen[1])
     return results

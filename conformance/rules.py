@@ -363,7 +363,8 @@ def check_frequency_cap(body, tol):
         yield f"frequency_cap={cap} is set but optimization_goal={body.get('optimization_goal')!r} is not reach"
 
 
-def _instant(value: Any):
+def instant(value: Any):
+    """An ISO 8601 timestamp as an aware datetime to compare instants with; None if it is not one."""
     try:
         parsed = schemas.parse_iso8601(value)
     except (TypeError, ValueError):
@@ -374,14 +375,14 @@ def _instant(value: Any):
 
 @body_check("INV-SCHEDULE")
 def check_schedule(body, tol):
-    starts, ends = _instant(body.get("starts_at")), _instant(body.get("ends_at"))
+    starts, ends = instant(body.get("starts_at")), instant(body.get("ends_at"))
     if starts and ends and starts > ends:
         yield f"starts_at={body['starts_at']} is after ends_at={body['ends_at']}"
 
 
 @body_check("INV-UPDATED-AFTER-CREATED")
 def check_updated_after_created(body, tol):
-    created, updated = _instant(body.get("created_at")), _instant(body.get("updated_at"))
+    created, updated = instant(body.get("created_at")), instant(body.get("updated_at"))
     if created and updated and created > updated:
         yield f"created_at={body['created_at']} is after updated_at={body['updated_at']}"
 
@@ -397,7 +398,7 @@ def check_minimum_daily_spend(body, tol):
 def check_not_in_the_future(body, tol):
     latest = datetime.now(UTC) + tol.clock_skew
     for name in ("created_at", "updated_at"):
-        moment = _instant(body.get(name))
+        moment = instant(body.get(name))
         if moment is not None and moment > latest:
             yield f"{name}={body[name]} is in the future (suite's clock + {tol.clock_skew} allowance: {latest:%Y-%m-%dT%H:%M:%SZ})"
 

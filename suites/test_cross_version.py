@@ -15,6 +15,7 @@ def test_same_ad_group_agrees_across_versions(specimens, target, verdicts):
     if len(versions) < 2:
         pytest.skip(f"needs two versions to compare, the run selects only {target.versions}")
     shared_concepts = set.intersection(*(set(v.shared_fields) for v in versions))
+    compared = 0
     for group_id in target.ad_group_ids:
         seen, found, exchanges = {}, [], []
         for version in versions:
@@ -26,9 +27,12 @@ def test_same_ad_group_agrees_across_versions(specimens, target, verdicts):
                 seen[version.name] = (version, body)
         if len(seen) < 2:
             continue  # fewer than two versions answered 200: the shape tests say why
+        compared += 1
         (first, first_body), *others = list(seen.values())
         for other, other_body in others:
             found += disagreements(first, first_body, other, other_body, sorted(shared_concepts))
         verdicts.judge(
             found, exchanges[-1], f"ad group {group_id} across {', '.join(target.versions)}", "all"
         )
+    if not compared:
+        pytest.skip("not exercised: no ad group answered 200 in two versions (the shape tests say why)")

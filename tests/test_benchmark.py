@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,5 +40,15 @@ def test_one_small_round_prints_and_writes_every_ratio(tmp_path):
         # one tiny round is too noisy for the figures' values (a marginal can even come out negative)
         assert math.isfinite(figures[key]), key
         assert key in completed.stdout, key
-    assert figures["rounds"][0]["examples_requests"] > 100  # the example suites ran against the mock
+    (row,) = figures["rounds"]
+    # each ratio is its two sides measured in the round, and the sides that cannot be noise are real
+    assert figures["ratio_mock_over_minimal_rps"] == pytest.approx(row["mock_rps"] / row["minimal_rps"])
+    assert figures["ratio_examples_over_raw_time_per_request"] == pytest.approx(
+        row["examples_s_per_request"] / row["raw_examples_s_per_request"]
+    )
+    assert row["mock_rps"] > 50  # requests per second on loopback: hundreds; under 50 the loop is broken
+    assert row["minimal_rps"] > 50
+    assert 0 < row["raw_examples_s_per_request"] < row["examples_s_per_request"] * 10
+    assert 1 < figures["full_default_run_s"] < 300
+    assert row["examples_requests"] > 100  # the example suites ran against the mock
     assert "targets:" in completed.stdout

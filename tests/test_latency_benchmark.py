@@ -27,6 +27,9 @@ def test_one_small_latency_round_prints_and_writes_every_figure(tmp_path):
             "property_st_cases_per_s",
         ):
             assert math.isfinite(latency[key]), key
+        assert 1 < latency["full_quick_s"] < 300
+        assert 20 < latency["full_quick_rss_mb"] < 1000  # a Python process running the suite
+        assert latency["full_quick_requests"] > 100
         assert latency["full_quick_exit"] == 0  # the clean mock passes through the proxy
         assert latency["fault_ctr-as-percent_ratio"] > 0
     # the 20 ms run's round-trip floor is counted from its requests; that the proxy really holds

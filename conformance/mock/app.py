@@ -77,9 +77,6 @@ class MockApi:
         if scope["path"] == "/__stats":
             await json_response(200, {"requests": self.requests})(scope, receive, send)
             return
-        if scope["path"] == "/__statuses":
-            await json_response(200, self.statuses())(scope, receive, send)
-            return
         self.requests += 1
         profile = self.profile
         if profile.latency:
@@ -302,7 +299,3 @@ class MockApi:
                     group.updated_at = datetime.now(UTC)
         finally:
             store.in_flight.discard(group.id)
-
-
-def make_app(token: str, seed: int = 0, profile: Profile = DEFAULT) -> MockApi:
-    return MockApi(token, seed, profile)

@@ -774,4 +774,5 @@ FAULTS = [
 ]
 
 CATALOGUE: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
-assert len(CATALOGUE) == len(FAULTS), "fault names are unique"
+if len(CATALOGUE) != len(FAULTS):
+    raise ValueError("fault names are not unique")

@@ -284,5 +284,6 @@ PROFILES = [
 ]
 
 CATALOGUE: dict[str, Profile] = {profile.name: profile for profile in PROFILES}
-assert len(CATALOGUE) == len(PROFILES), "profile names are unique"
+if len(CATALOGUE) != len(PROFILES):
+    raise ValueError("profile names are not unique")
 DEFAULT = CATALOGUE["default"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from contextlib import contextmanager
 
 import uvicorn
 
@@ -54,12 +53,3 @@ class MockServer:
         self.server.should_exit = True
         self.thread.join(timeout=5)
         self.socket.close()
-
-
-@contextmanager
-def running_mock(token: str, seed: int = 0, profile: Profile = DEFAULT):
-    server = MockServer(token, seed, profile=profile).start()
-    try:
-        yield server
-    finally:
-        server.stop()
