@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import time
@@ -15,17 +16,27 @@ import pytest
 from conformance import mutation, rules, schemas
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
-from conformance.rules import _instant
+from conformance.rules import instant
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 TOKEN = "fault-probe-token"
 
 
 def rules_named_by_suites() -> set[str]:
-    text = "\n".join(path.read_text() for path in SUITES.glob("test_*.py"))
+    """The rules the suites' tests name in their rule marks, read from the marks themselves."""
     named = set()
-    for args in re.findall(r"mark\.rule\(([^)]*)\)", text):
-        named |= set(re.findall(r'"([A-Z0-9-]+)"', args))
+    for path in SUITES.glob("test_*.py"):
+        spec = importlib.util.spec_from_file_location(f"suites_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, test in vars(module).items():
+            if name.startswith("test_") and callable(test):
+                named |= {
+                    rule
+                    for mark in getattr(test, "pytestmark", [])
+                    if mark.name == "rule"
+                    for rule in mark.args
+                }
     return named
 
 
@@ -73,7 +84,7 @@ def transcript(base: str, ids: list[str]) -> list:
                 body = response.text
             if isinstance(body, dict) and "updated_at" in body:
                 # the instant varies run to run; its order against created_at and now does not
-                updated, created = _instant(body["updated_at"]), _instant(body.get("created_at"))
+                updated, created = instant(body["updated_at"]), instant(body.get("created_at"))
                 body = dict(
                     body,
                     updated_at=(updated >= created, updated <= datetime.now(UTC))
@@ -122,7 +133,7 @@ def transcript(base: str, ids: list[str]) -> list:
         steps.append(
             (
                 "activation moves updated_at",
-                _instant(activated["updated_at"]) > _instant(paused["updated_at"]),
+                instant(activated["updated_at"]) > instant(paused["updated_at"]),
             )
         )
         record(http.post("/ad_groups/adgrp_unknown/unpause", headers=auth))
