@@ -109,7 +109,9 @@ class Exchange:
         UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
         if self._parsed is None:
             try:
-                value = json.loads(self.response_body.decode("utf-8"), parse_constant=_reject, parse_int=_int)
+                text = self.response_body.decode("utf-8")
+                _check_raw_depth(text)  # before the C parser, whose recursion a thread's stack may not hold
+                value = json.loads(text, parse_constant=_reject, parse_int=_int)
                 _check_depth(value)
                 self._parsed = (value, None)
             except ValueError as error:  # UnicodeDecodeError is one
@@ -192,6 +194,30 @@ def _int(digits: str) -> int | float:
 
 
 MAX_DEPTH = 64  # RFC 8259 §9 lets a parser limit nesting; an ad group body is < 10 deep
+
+
+# a JSON string (skipped whole, escapes and all) or a bracket
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_raw_depth(text: str) -> None:
+    """ValueError past MAX_DEPTH levels of nesting, found in the text itself: a hostile depth never
+    reaches json.loads (100,000 levels recursed past what a worker thread's C stack holds, under a
+    raised recursion limit, and aborted the interpreter). Counted only where there are enough
+    brackets to be that deep, which no body of this API has."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ValueError(
+                    f"JSON nested deeper than {MAX_DEPTH} levels (RFC 8259 §9 lets a parser set this limit)"
+                )
+        elif token in "]}":
+            depth -= 1
 
 
 def _check_depth(value: Any) -> None:

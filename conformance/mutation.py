@@ -52,13 +52,14 @@ class Verdict:
     @property
     def detected(self) -> bool:
         """The clean run passes with at most the profile's findings; a faulty run names every rule
-        the fault breaks and ends as it must: failed (exit 1) when one is a MUST, else passed or
-        failed. A suite error (3), an ad group not restored (6) or any other status is no detection."""
+        the fault breaks and ends as it must: failed when one is a MUST (exit 1, or 6: failed, and an
+        ad group the fault moved could not be put back, said loudly), else any of those or passed.
+        A suite error (3), a usage error or any other status is no detection."""
         if self.fault == "correct":
             return self.exit_code == 0 and set(self.caught) <= set(self.allowed)
         catalogue = rules.catalogue()
         must = any(catalogue[rule].blocking for rule in self.expected)
-        return set(self.expected) <= set(self.caught) and self.exit_code in ((1,) if must else (0, 1))
+        return set(self.expected) <= set(self.caught) and self.exit_code in ((1, 6) if must else (0, 1, 6))
 
     @property
     def advisory_only(self) -> bool:
