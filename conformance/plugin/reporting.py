@@ -17,12 +17,18 @@ import pytest
 from conformance import __version__, coverage, drift, rules
 from conformance.checks import (
     JUDGED_ON_EVERY_RESPONSE,
-    AdvisoryFinding,
-    RuleFailure,
     note_sections,
-    verdict_of,
 )
-from conformance.http import ApiClient, Redactor, TargetError, TargetStopped
+from conformance.http import ApiClient
+from conformance.plugin.failures import (
+    EXIT_NOT_RESTORED,
+    EXIT_SUITE_ERROR,
+    SUITE_ERROR,
+    raised_by_suite,
+    redact_report,
+    suite_error_line,
+    verdicts_in,
+)
 from conformance.plugin.keys import (
     CLIENT,
     COVERAGE,
@@ -69,90 +75,6 @@ def say(config: pytest.Config, lines: list[str], red: bool = True) -> None:
         reporter.ensure_newline()
         for line in lines:
             reporter.write_line(line, red=red, bold=red)
-
-
-def redact_report(
-    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor
-) -> None:
-    """The last line of defence: no secret in tracebacks, falsifying examples or captured output.
-
-    Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
-    error = call.excinfo.value if call.excinfo is not None else None
-    verdict = verdict_text(error) if error is not None else None
-    if verdict is not None:
-        report.longrepr = redact(verdict)  # the verdict alone: the traceback is the suite's, not news
-    elif error is not None and report.failed and "api" in getattr(item, "fixturenames", ()):
-        report.longrepr = (
-            "SUITE ERROR: raised inside the conformance suite, not a verdict on the target "
-            f"(exit {EXIT_SUITE_ERROR}); please report it with the traceback below\n\n{report.longrepr}"
-        )
-    if report.longrepr is not None:
-        text = str(report.longrepr)
-        if redact(text) != text:
-            report.longrepr = redact(text)
-    report.sections = [(name, redact(content)) for name, content in report.sections]
-    if hasattr(report, "wasxfail"):
-        report.wasxfail = redact(report.wasxfail)
-    if error is not None and any(isinstance(arg, str) and redact(arg) != arg for arg in error.args):
-        error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
-
-
-def leaves(error: BaseException) -> list[BaseException]:
-    """The exceptions inside an exception group (hypothesis reports several failures, or a flaky
-    one, as a group), flattened; a plain exception is its own leaf."""
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
-    return [error]
-
-
-SUITE_ERROR = "suite-error"  # a test's outcome when the suite itself raised: no verdict on the target
-# exit statuses of a run that is no verdict (pytest's own: 0 passed, 1 failed, 2 interrupted,
-# 3 internal error, 4 usage error, 5 no tests)
-EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a rule or the target
-EXIT_NOT_RESTORED = 6  # an ad group's status before the run is unknown, or its restore failed
-
-
-def verdicts_in(error: BaseException) -> list[RuleFailure | AdvisoryFinding]:
-    """The rule verdicts an exception carries (inside whatever groups hypothesis wraps them in)."""
-    return [verdict for leaf in leaves(error) if (verdict := verdict_of(leaf)) is not None]
-
-
-def raised_by_suite(error: BaseException) -> bool:
-    """Neither a rule verdict nor a target error (inside whatever groups hypothesis wraps them in)."""
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
-    return not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found)
-
-
-def suite_error_line(error: BaseException) -> str:
-    """The first line of each exception the suite raised (none for a verdict or a target error)."""
-    if not raised_by_suite(error):
-        return ""
-    return "; ".join(
-        dict.fromkeys(
-            f"{type(leaf).__name__}: {str(leaf).strip().splitlines()[0] if str(leaf).strip() else ''}"
-            for leaf in leaves(error)
-        )
-    )
-
-
-def verdict_text(error: BaseException) -> str | None:
-    """What a failure shows: each rule verdict (rule, level, quote, violations, curl, response, and
-    hypothesis's falsifying example where there is one), and a target error as one line. None for
-    anything else: an error in the suite itself keeps its traceback."""
-    if raised_by_suite(error):
-        return None
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
-    targets = [leaf for leaf in found if isinstance(leaf, TargetError)]
-    if targets and len(targets) == len(found):
-        return f"TargetError: {targets[0]}"
-    parts = []
-    for leaf in dict.fromkeys(found):
-        if isinstance(leaf, TargetError):
-            parts.append(f"TargetError: {leaf}")
-            continue
-        notes = [note for note in getattr(leaf, "__notes__", []) if note.startswith("Falsifying")]
-        parts.append("\n".join([str(leaf), *notes]))
-    return "\n\n".join(parts)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

@@ -1,0 +1,63 @@
+"""Each ad group's status before the run (the census, said at once where it is unknown) and
+putting it back after the last test, for the target and a drift run's second target."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import census
+from conformance.http import ApiClient
+from conformance.plugin.keys import BEFORE, CENSUS_FACTS, TARGET, VERDICTS
+from conformance.plugin.reporting import say
+
+
+def take_census(
+    config: pytest.Config,
+    client: ApiClient,
+    group_ids: list[str] | None = None,
+    key: pytest.StashKey[dict] = BEFORE,
+    who: str = "",
+) -> None:
+    """Each group's status before the run, into ``key``; ``who`` names a second target in the notes.
+    A status the census cannot know is said at once, before the first test."""
+    target = config.stash[TARGET]
+    declared = target.declared if not who else {}
+    before, check = census.census(
+        client, group_ids or target.ad_group_ids, target.concurrency, declared, target.use_pause
+    )
+    config.stash[key] = before
+    if key is BEFORE:
+        reads = True if any(was.read for was in before.values()) else None
+        statuses = {was.group_id: was.status for was in before.values()}
+        config.stash[CENSUS_FACTS] = {"reads": reads, "calibration": check, "statuses": statuses}
+    verdicts = config.stash[VERDICTS]
+    if check is not None:
+        verdicts.note("census", who + "updated_at", f"{who}what updated_at tells: {check.how}")
+    for was in before.values():
+        verdicts.note(
+            "census", who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
+        )
+    unknown = [was for was in before.values() if was.status is None]
+    if unknown:
+        lines = [
+            f"census: {who}status before the run UNKNOWN for {len(unknown)} ad group(s): none will be "
+            "paused or unpaused at the end, and the run will fail (exit 6); declare a status you know "
+            "with --ad-group-status ID=STATUS"
+        ]
+        if check is not None and not check.trusted:
+            lines.append(f"  what updated_at tells: {check.how}")
+        lines += [f"  {was.group_id}: {was.how}" for was in unknown]
+        say(config, lines)
+
+
+def restore_groups(
+    config: pytest.Config, client: ApiClient, key: pytest.StashKey[dict] = BEFORE, who: str = ""
+) -> None:
+    before = config.stash.get(key, None)
+    if before is None:
+        return
+    del config.stash[key]
+    verdicts = config.stash[VERDICTS]
+    for restored in census.restore(client, before, config.stash[TARGET].concurrency, client.last_seen):
+        kind = "restored" if restored.ok else "restore-failed"
+        verdicts.note(kind, who + restored.group_id, who + restored.line())
