@@ -102,12 +102,9 @@ class Verdicts:
         exchange: Exchange | None,
         context: str,
         version: str,
-        *,
-        defer_advisory: bool = False,
     ):
         """Fail on MUST violations (RuleFailure); record SHOULD ones, and report them as an
-        AdvisoryFinding, or fail on them too under --strict. ``defer_advisory``: record only, for
-        a test of many cases, which reports its findings at its end (raise_advisory)."""
+        AdvisoryFinding (inside deferring(): at the test's end), or fail on them too under --strict."""
         violations = list(violations)
         catalogue = rules.catalogue()
         blocking = [v for v in violations if catalogue[v.rule].blocking or self.strict]
@@ -118,7 +115,7 @@ class Verdicts:
                 self.findings += [Finding(v.rule, version, self.redact(v.message), curl, v) for v in advisory]
         if blocking:
             raise RuleFailure(blocking, exchange, self.redact, context)
-        if advisory and not (defer_advisory or self.cases_of_one_test):
+        if advisory and not self.cases_of_one_test:
             raise AdvisoryFinding(advisory, exchange, self.redact)
 
     @contextlib.contextmanager
@@ -131,10 +128,6 @@ class Verdicts:
             yield
         finally:
             self.cases_of_one_test = False
-        self.raise_advisory(since)
-
-    def raise_advisory(self, since: int) -> None:
-        """The findings recorded since ``since`` (a count of findings), as one AdvisoryFinding."""
         found = [f.violation for f in self.findings[since:] if f.violation is not None]
         if found:
             raise AdvisoryFinding(found, None, self.redact)
