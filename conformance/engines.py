@@ -32,7 +32,7 @@ from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hypothesis.errors import UnsatisfiedAssumption
+from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
 from conformance.checks import RuleFailure
 from conformance.http import TargetError, TargetStopped
@@ -205,6 +205,24 @@ class Memory:
             failure = self._first_run(key, action, kwargs or {})
         if failure is not None:
             raise failure
+
+    def settle(self, engine: Callable[[], None]) -> None:
+        """Run a stateful engine (a state machine's test) to its verdict. Its answers depend on the
+        group's state, which hypothesis cannot replay: when a replay disagrees with the run it
+        replays (hypothesis raises ``Flaky``: a sequence that failed went on, or the reverse) after
+        a rule failure was seen, the verdict is the smallest failure seen, a real exchange that broke
+        a rule; with none seen the disagreement is the suite's error."""
+        try:
+            engine()
+        except Flaky:
+            if not isinstance(self.smallest, RuleFailure):
+                raise
+            failure = self.smallest
+            failure.add_note(
+                "Not shrunk further: the target answered a replay of this sequence differently, "
+                "so this is the shortest failing sequence seen"
+            )
+            raise failure from None
 
     def _first_run(self, key: Hashable, action: Callable[..., None], kwargs: dict) -> BaseException | None:
         try:

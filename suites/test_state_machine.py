@@ -13,6 +13,7 @@ step: the status agrees with the model, the id is echoed (BEH-ID-ECHO), created_
 
 from __future__ import annotations
 
+import functools
 import math
 
 import hypothesis
@@ -241,7 +242,8 @@ def test_state_machine(api, target, verdicts, seed, state_machine_sizes):
         machine = machine_for(api, verdicts, group_id, target.versions, memory)
         if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
             machine = hypothesis.seed(seed + index)(machine)
-        tests.append(hypothesis.stateful.get_state_machine_test(machine, settings=settings))
+        test = hypothesis.stateful.get_state_machine_test(machine, settings=settings)
+        tests.append(functools.partial(memory.settle, test))
 
     with verdicts.deferring():  # a SHOULD finding on one sequence: recorded, the sequences go on
-        engines.run_all(lambda test: test(), tests, len(tests), engines=True)
+        engines.run_all(lambda settled: settled(), tests, len(tests), engines=True)

@@ -12,6 +12,8 @@ import textwrap
 import threading
 import time
 
+import hypothesis
+import hypothesis.stateful
 import pytest
 
 from conformance import engines, rules
@@ -245,6 +247,48 @@ def test_a_state_machine_step_is_always_sent_before_the_cap_and_passes_unsent_af
     assert sent == ["a", "a"]
     memory.run(("b",), lambda: sent.append("b"))  # and one never seen passes unsent
     assert sent == ["a", "a"]
+
+
+def toggling_machine(memory: engines.Memory):
+    """A state machine over a target whose second answer breaks a rule and no other, whatever was
+    sent: hypothesis's replay of the failing sequence then passes."""
+    from hypothesis.stateful import RuleBasedStateMachine, rule
+
+    answers = iter(range(10_000))
+
+    class Toggling(RuleBasedStateMachine):
+        steps: tuple = ()
+
+        @rule()
+        def unpause(self):
+            self.steps += ("unpause",)
+
+            def action():
+                if next(answers) == 1:
+                    fails("BEH-ACTIVATES")
+
+            memory.run(self.steps, action)
+
+    settings = hypothesis.settings(max_examples=20, stateful_step_count=4, database=None, deadline=None)
+    return hypothesis.stateful.get_state_machine_test(Toggling, settings=settings)
+
+
+def test_a_replay_the_target_answers_differently_ends_in_the_failure_seen_not_a_suite_error():
+    with pytest.raises(hypothesis.errors.Flaky):  # what hypothesis makes of it on its own
+        toggling_machine(engines.Memory(shrink_time=5, stateful=True))()
+    memory = engines.Memory(shrink_time=5, stateful=True)
+    with pytest.raises(RuleFailure) as raised:
+        memory.settle(toggling_machine(memory))
+    assert raised.value is memory.smallest
+    assert any(note.startswith("Not shrunk further") for note in raised.value.__notes__)
+
+
+def test_a_replay_that_disagrees_with_no_failure_seen_stays_the_suites_error():
+    def disagreeing():
+        raise hypothesis.errors.FlakyStrategyDefinition("drew differently")
+
+    with pytest.raises(hypothesis.errors.FlakyStrategyDefinition):
+        engines.Memory(shrink_time=5, stateful=True).settle(disagreeing)
 
 
 UNWRITABLE_STORAGE = textwrap.dedent(

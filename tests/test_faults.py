@@ -177,26 +177,6 @@ def test_suites_pass_on_the_clean_mock():
 SHARDS = 8  # the mutation score in shards: xdist spreads the suite runs (one per fault) over the cores
 
 
-# KNOWN DEFECT, not a pass: against these faults the state machine raises hypothesis's
-# FlakyStrategyDefinition (the target's state changes under it), a suite error (exit 3), while the
-# other tests name every rule the fault breaks. mutation.py counts them as not detected; here they
-# must still name their rules, and nothing else may end in a suite error.
-KNOWN_SUITE_ERRORS = {
-    ("second-unpause-pauses", "default"),
-    ("second-unpause-pauses", "conflict"),
-    ("error-plain-text", "conflict"),
-    ("error-envelope-flat", "conflict"),
-}
-
-
-def known_suite_error(verdict: mutation.Verdict, profile: str) -> bool:
-    return (
-        (verdict.fault, profile) in KNOWN_SUITE_ERRORS
-        and verdict.exit_code == 3
-        and set(verdict.expected) <= set(verdict.caught)
-    )
-
-
 @pytest.mark.parametrize("profile", ["default", "conflict"])
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_suites_catch_every_fault(shard, profile):
@@ -208,7 +188,7 @@ def test_suites_catch_every_fault(shard, profile):
     missed = [
         (v.fault, v.expected, v.caught, v.exit_code)
         for v in verdicts
-        if v.applicable and not v.detected and not known_suite_error(v, profile)
+        if v.applicable and not v.detected
     ]
     assert missed == [], (
         f"{profile}: faults not caught by the rules they break (fault, expected, caught): {missed}"

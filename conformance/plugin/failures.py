@@ -89,6 +89,9 @@ def verdict_text(error: BaseException) -> str | None:
         if isinstance(leaf, TargetError):
             parts.append(f"TargetError: {leaf}")
             continue
-        notes = [note for note in getattr(leaf, "__notes__", []) if note.startswith("Falsifying")]
+        # hypothesis's example and the engines' own note (engines.Memory.settle), not its hints
+        notes = [
+            note for note in getattr(leaf, "__notes__", []) if note.startswith(("Falsifying", "Not shrunk"))
+        ]
         parts.append("\n".join([str(leaf), *notes]))
     return "\n\n".join(parts)
