@@ -186,9 +186,7 @@ def test_suites_catch_every_fault(shard, profile):
     faults = sorted(CATALOGUE)[shard::SHARDS]
     verdicts = mutation.evaluate(faults, profile=profile)
     missed = [
-        (v.fault, v.expected, v.caught, v.exit_code)
-        for v in verdicts
-        if v.applicable and not v.detected
+        (v.fault, v.expected, v.caught, v.exit_code) for v in verdicts if v.applicable and not v.detected
     ]
     assert missed == [], (
         f"{profile}: faults not caught by the rules they break (fault, expected, caught): {missed}"
