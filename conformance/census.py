@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from conformance import engines, rules
+from conformance import engines, invariants
 from conformance.checks import body_of
 from conformance.endpoints import pause_path, read_path, unpause_path
 from conformance.http import ApiClient, Exchange, TargetError
@@ -69,10 +69,10 @@ def lenient_body(exchange: Exchange) -> dict | None:
 
 
 def _updated(exchange: Exchange) -> datetime | None:
-    return rules.instant((lenient_body(exchange) or {}).get("updated_at"))
+    return invariants.instant((lenient_body(exchange) or {}).get("updated_at"))
 
 
-def _status(exchange: Exchange) -> str | None:
+def reported_status(exchange: Exchange) -> str | None:
     status = (lenient_body(exchange) or {}).get("status")
     return status if isinstance(status, str) else None
 
@@ -124,7 +124,7 @@ def _first_unpause(api: ApiClient, group_id: str, no_read: str) -> Before:
     except TargetError as error:
         return Before(group_id, None, f"{no_read}; unpause: {error}")
     obtained = Obtained(group_id, None, exchange=first if first.status == 200 else None, route=[first])
-    status = _status(first)
+    status = reported_status(first)
     if refused(first):
         return Before(group_id, NOT_PAUSED, f"{no_read}; unpause refused ({first.status})", obtained)
     if first.status == 404:
@@ -155,8 +155,10 @@ def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -
     try:
         time.sleep(SECOND)
         again = api.post(unpause_path(group_id), headers=api.auth)
-        if again.status != 200 or _status(again) != ACTIVE:
-            return Calibration(False, f"a second unpause answered {again.status}, status {_status(again)!r}")
+        if again.status != 200 or reported_status(again) != ACTIVE:
+            return Calibration(
+                False, f"a second unpause answered {again.status}, status {reported_status(again)!r}"
+            )
         if _updated(again) != stamped:
             return Calibration(
                 False,
@@ -169,9 +171,9 @@ def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -
                 False, "checking that an activation moves updated_at takes a pause: --no-use-pause forbids it"
             )
         paused = api.post(pause_path(group_id), headers=api.auth)
-        if paused.status != 200 or _status(paused) != PAUSED:
+        if paused.status != 200 or reported_status(paused) != PAUSED:
             return Calibration(
-                False, f"the pause to check it answered {paused.status}, status {_status(paused)!r}"
+                False, f"the pause to check it answered {paused.status}, status {reported_status(paused)!r}"
             )
         time.sleep(SECOND)
         activated = api.post(unpause_path(group_id), headers=api.auth)
@@ -179,10 +181,10 @@ def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -
         return Calibration(False, f"checking updated_at on {group_id}: {error}")
     moved = _updated(activated)
     before = max(filter(None, [stamped, _updated(paused)]))
-    if activated.status != 200 or _status(activated) != ACTIVE or moved is None or moved <= before:
+    if activated.status != 200 or reported_status(activated) != ACTIVE or moved is None or moved <= before:
         return Calibration(
             False,
-            f"pause then unpause of {group_id} answered {activated.status}, status {_status(activated)!r}, "
+            f"pause then unpause of {group_id} answered {activated.status}, status {reported_status(activated)!r}, "
             f"updated_at {moved.isoformat() if moved else None} (before: {before.isoformat()}): an activation "
             "does not move updated_at, so an unpause's updated_at cannot tell whether it activated a group",
         )
@@ -289,7 +291,7 @@ class Observer:
         if trusted:
             time.sleep(pause.elapsed + self.SETTLE)
         exchange = self.api.post(unpause_path(group_id), headers=self.api.auth)
-        status = _status(exchange)
+        status = reported_status(exchange)
         if refused(exchange):
             return Observation(
                 False, f"the unpause observing it was refused ({exchange.status}): not paused", [exchange]
@@ -326,125 +328,3 @@ class Observer:
             f"within the {threshold:.1f} s of the requests before it)",
             [exchange],
         )
-
-
-@dataclass
-class Restored:
-    group_id: str
-    wanted: str
-    ok: bool
-    detail: str
-    now: str | None = None  # the group's status after the restore, as far as the run knows
-
-    def line(self) -> str:
-        mark = "restored" if self.ok else "RESTORE FAILED"
-        now = "" if self.ok else f"; now {self.now or 'unknown'}, as far as the run knows"
-        return f"{mark}: {self.group_id} -> {self.wanted} ({self.detail}){now}"
-
-
-def restore(
-    api: ApiClient, before: dict[str, Before], concurrency: int = 1, last_seen: LastSeen | None = None
-) -> list[Restored]:
-    """Put every group back as the census found it: pause the ones that were paused, unpause the
-    ones that were active or not paused (a test may have stopped between its pause and its
-    unpause); a group read with GET is read again to verify it. A group whose status before is
-    unknown is not touched: that, a failed request and a read that disagrees are failures."""
-
-    def put_back(was: Before) -> Restored:
-        group_id = was.group_id
-        if was.status is None:
-            return Restored(group_id, "unknown", False, f"not touched: {was.how}")
-        if was.status == PAUSED:
-            action, path, accept = "pause", pause_path(group_id), PAUSED
-        elif was.status in (ACTIVE, NOT_PAUSED):
-            action, path, accept = "unpause", unpause_path(group_id), ACTIVE if was.status == ACTIVE else None
-        else:
-            action = None
-        detail = "no request: unpause and pause leave it as it is"
-        if action is not None:
-            try:
-                exchange = api.post(path, headers=api.auth)
-            except TargetError as error:
-                return Restored(group_id, was.status, False, f"{action}: {error}")
-            status = _status(exchange)
-            if refused(exchange):
-                detail = f"{action} refused ({exchange.status}): it already is"
-            elif exchange.status == 200 and (accept is None or status == accept):
-                detail = f"{action} answered 200, status {status!r}"
-            else:
-                return Restored(
-                    group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
-                )
-        if was.read:
-            now, how = read(api, group_id)
-            if now != was.status:
-                return Restored(group_id, was.status, False, f"{detail}, but the read after it: {how}", now)
-            detail += ", verified with GET"
-        return Restored(group_id, was.status, True, detail, was.status)
-
-    restored = engines.run_all(put_back, before.values(), concurrency)
-    for result in restored:
-        if not result.ok and result.now is None and last_seen is not None:
-            result.now = last_seen.status.get(result.group_id)
-    return restored
-
-
-def plan(
-    base_url: str,
-    group_ids: list[str],
-    versions: list[str],
-    test_files: set[str],
-    declared: dict[str, str],
-    use_pause: bool,
-    restore: bool,
-    concurrency: int,
-) -> list[str]:
-    """What ``--dry-run`` prints: per ad group, the state-changing requests the selected tests may
-    send (how many depends on the answers), with the census's and the restore's."""
-    header = ", ".join(["no header", *versions])
-    lines = [
-        f"dry run: no request sent. Against {base_url}, the run would send, per ad group:",
-        "  census (before any test): GET /ad_groups/{id} (changes nothing); only where the target has no "
-        "such read: POST /ad_groups/{id}/unpause (no header), and on the first group it finds active a "
-        "second unpause, a pause and an unpause (to check what updated_at tells)"
-        if restore
-        else "  census: none (--no-restore)",
-    ]
-    state_tests = {"test_state.py", "test_state_machine.py"} & test_files
-    for number, group_id in enumerate(group_ids):
-        lines.append(
-            f"{group_id}"
-            + (f" (declared {declared[group_id]}: no census request)" if group_id in declared else "")
-        )
-        if test_files & {
-            "test_body_rules.py",
-            "test_versioning.py",
-            "test_state.py",
-            "test_cross_version.py",
-        }:
-            lines.append(f"  POST /ad_groups/{group_id}/unpause, once per version asked ({header})")
-            if use_pause:
-                lines.append(
-                    f"  POST /ad_groups/{group_id}/pause, then /unpause again, where an unpause is refused (409/422)"
-                )
-        if state_tests and use_pause:
-            where = "this group" if number < concurrency else "this group, if the first ones cannot be paused"
-            lines.append(
-                f"  POST /ad_groups/{group_id}/pause and /unpause in sequences, bursts of 2-8 concurrent "
-                f"unpauses (state tests, state machine: {where})"
-            )
-        if "test_refusals.py" in test_files and use_pause and number == 0:
-            lines.append(
-                f"  POST /ad_groups/{group_id}/pause, then every request the contract refuses sent at it "
-                "(bad credentials, versions, methods; about 60, each answered 4xx by a correct target), then "
-                "GET /ad_groups/{id} (or, without it, an unpause) to see it is still paused (side-effect "
-                "checks: the next group instead, if this one cannot be paused)"
-            )
-        if "test_properties.py" in test_files:
-            lines.append(f"  POST /ad_groups/{group_id}/unpause with generated headers (property tests)")
-        if restore:
-            lines.append(
-                f"  at the end: POST /ad_groups/{group_id}/pause if it was paused before the run, /unpause if "
-                "active (nothing if its status cannot change, or is unknown: then the run fails)"
-            )
-    return lines

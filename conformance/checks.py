@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conformance import rules, schemas
-from conformance.http import Exchange, Redactor
+from conformance import invariants, rules, schemas
+from conformance.http import Exchange
+from conformance.redaction import Redactor
 
 
 class RuleFailure(AssertionError):
@@ -200,7 +201,7 @@ def error_violations(exchange: Exchange, rule_id: str, expected: Iterable[int]) 
 def success_violations(
     exchange: Exchange,
     version: schemas.Version,
-    tolerance: rules.Tolerance,
+    tolerance: invariants.Tolerance,
     *,
     status_rule: str,
     rule_ids: Iterable[str] | None = None,
@@ -231,7 +232,7 @@ def body_of(exchange: Exchange) -> dict | None:
 def _comparable(concept: str, value):
     """Normalise a shared value: instants for timestamps, numbers as floats."""
     if concept == "created_at":
-        return rules.instant(value)
+        return invariants.instant(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return round(float(value), 6)
     return value

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from conformance import pages, rules, schemas
+from conformance import invariants, pages, rules, schemas
 from conformance.http import Exchange
 
 VERSION_HEADER = "api-version-date"
@@ -47,7 +47,7 @@ def holds(body: dict, name: str, condition: Any) -> bool:
     """One condition of the rules.yaml vocabulary on one field of a body."""
     if name == "goal":
         verb, _, word = str(condition).partition(" ")
-        return rules._mentions(body, word) == (verb == "mentions")
+        return invariants.mentions(body, word) == (verb == "mentions")
     if name not in body:
         return False
     value = body[name]
@@ -59,14 +59,14 @@ def holds(body: dict, name: str, condition: Any) -> bool:
         return isinstance(value, (list, dict)) and (len(value) > 0) == (condition == "non-empty")
     operator, _, operand = str(condition).partition(" ")
     if operator == ">":
-        number = rules._num(body, name)
+        number = invariants.number(body, name)
         return number is not None and number > float(operand)
     if operator == "=":
         try:
             expected = float(operand)
         except ValueError:
             return value == operand
-        return rules._num(body, name) == expected
+        return invariants.number(body, name) == expected
     raise ValueError(f"unknown coverage condition {name}: {condition!r}")
 
 

@@ -7,11 +7,10 @@ import contextlib
 import json
 import math
 import os
-import re
 import shlex
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,66 +18,10 @@ from typing import Any
 import httpcore  # noqa: F401  httpx imports it on its first client (~25 ms): at start-up, not in a test
 import httpx
 
-REDACTED = "[REDACTED]"
+from conformance.redaction import Redactor, shown_header
+from conformance.strict_json import duplicate_names, loads
+
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
-
-
-FRAGMENT = 6  # characters: any run this long that also occurs in a secret is a credential fragment
-
-
-class Redactor:
-    """Replaces every secret, and every fragment of one, wherever it appears, by [REDACTED].
-
-    The suite sends values derived from the token (the token minus its last character, with a
-    suffix, without its scheme), and a server may echo any of them, or a slice of one: so every run
-    of six or more characters that also occurs in a secret is redacted, not only the exact secret.
-    A secret shorter than six characters is redacted where it appears whole. Case is ignored: the
-    suite also sends the token in other case (a near-miss a careless comparison accepts)."""
-
-    def __init__(self, secrets: Iterable[str] = ()):
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        fragments = sorted(
-            {secret[i : i + FRAGMENT] for secret in self.secrets for i in range(len(secret) - FRAGMENT + 1)}
-        )
-        self.whole = (
-            re.compile("|".join(map(re.escape, self.secrets)), re.IGNORECASE) if self.secrets else None
-        )
-        # a lookahead finds every start, overlapping ones included, at the regex engine's speed
-        self.pattern = (
-            re.compile("(?=(" + "|".join(map(re.escape, fragments)) + "))", re.IGNORECASE)
-            if fragments
-            else None
-        )
-
-    def __call__(self, text: str) -> str:
-        if self.whole is not None:
-            text = self.whole.sub(REDACTED, text)
-        if self.pattern is None:
-            return text
-        spans: list[list[int]] = []  # merged [start, stop) ranges covered by some fragment
-        for match in self.pattern.finditer(text):
-            start = match.start()
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = start + FRAGMENT
-            else:
-                spans.append([start, start + FRAGMENT])
-        for start, stop in reversed(spans):
-            text = text[:start] + REDACTED + text[stop:]
-        return text
-
-
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-def shown_header(name: str, value: str) -> str:
-    """A request header as reports show it: credentials never, whatever they are (even a wrong or
-    truncated token, which is still most of the secret); only the scheme stays visible."""
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    scheme, _, credentials = value.partition(" ")
-    if not credentials:
-        return REDACTED if value else value
-    return f"{scheme} {REDACTED}"
 
 
 @dataclass
@@ -109,18 +52,9 @@ class Exchange:
         UnicodeDecodeError) if not. Parsed once: the checks read it, none changes it."""
         if self._parsed is None:
             try:
-                text = self.response_body.decode("utf-8")
-                _check_raw_depth(text)  # before the C parser, whose recursion a thread's stack may not hold
-                value = json.loads(text, parse_constant=_reject, parse_int=_int)
-                _check_depth(value)
-                self._parsed = (value, None)
+                self._parsed = (loads(self.response_body), None)
             except ValueError as error:  # UnicodeDecodeError is one
                 self._parsed = (None, error)
-            except RecursionError:
-                self._parsed = (
-                    None,
-                    ValueError(f"JSON nested too deeply to parse (over {MAX_DEPTH} levels)"),
-                )
         value, error = self._parsed
         if error is not None:
             raise error
@@ -138,17 +72,7 @@ class Exchange:
             except ValueError:
                 return []
 
-            def pairs_hook(pairs: list[tuple[str, Any]]) -> dict:
-                seen: set[str] = set()
-                self._duplicates += [name for name, _ in pairs if name in seen or seen.add(name)]
-                return dict(pairs)
-
-            json.loads(
-                self.response_body.decode("utf-8"),
-                parse_constant=_reject,
-                parse_int=_int,
-                object_pairs_hook=pairs_hook,
-            )
+            self._duplicates = duplicate_names(self.response_body)
         return list(dict.fromkeys(self._duplicates))
 
     def curl(self, redact: Redactor) -> str:
@@ -181,59 +105,6 @@ class Exchange:
         with contextlib.suppress(ValueError):
             text = json.dumps(self.json(), indent=2, ensure_ascii=False)[:limit]
         return redact(f"HTTP {self.status}\n{headers}\n\n{text}")
-
-
-def _reject(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _int(digits: str) -> int | float:
-    # Python refuses to turn more than 4,300 digits into an int; such a number is still a JSON
-    # number (an absurd one, which the rules then judge), so it becomes a float (inf) instead
-    return int(digits) if len(digits) <= 4000 else float(digits)
-
-
-MAX_DEPTH = 64  # RFC 8259 §9 lets a parser limit nesting; an ad group body is < 10 deep
-
-
-# a JSON string (skipped whole, escapes and all) or a bracket
-_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def _check_raw_depth(text: str) -> None:
-    """ValueError past MAX_DEPTH levels of nesting, found in the text itself: a hostile depth never
-    reaches json.loads (100,000 levels recursed past what a worker thread's C stack holds, under a
-    raised recursion limit, and aborted the interpreter). Counted only where there are enough
-    brackets to be that deep, which no body of this API has."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return
-    depth = 0
-    for match in _STRING_OR_BRACKET.finditer(text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ValueError(
-                    f"JSON nested deeper than {MAX_DEPTH} levels (RFC 8259 §9 lets a parser set this limit)"
-                )
-        elif token in "]}":
-            depth -= 1
-
-
-def _check_depth(value: Any) -> None:
-    """ValueError past MAX_DEPTH levels of nesting: deeper bodies would make every later reader
-    (schema validation, repr, pretty-printing) recurse, and no body of this API is near it."""
-    level = [value]
-    for _ in range(MAX_DEPTH + 1):
-        level = [
-            child
-            for node in level
-            if isinstance(node, (dict, list))
-            for child in (node.values() if isinstance(node, dict) else node)
-        ]
-        if not level:
-            return
-    raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels (RFC 8259 §9 lets a parser set this limit)")
 
 
 class RateLimiter:

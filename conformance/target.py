@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conformance import rules, schemas
+from conformance import invariants, schemas
 
 
 def _csv(value: str | None) -> list[str]:
@@ -40,7 +40,7 @@ class Target:
     time_budget: float
     max_body: int
     strict: bool
-    tolerance: rules.Tolerance
+    tolerance: invariants.Tolerance
     max_examples: int | None = None  # None: the hypothesis profile's
     mock_seed: int = 0
     mock_fault: str | None = None
@@ -151,7 +151,7 @@ def resolve(config: pytest.Config) -> Target:
         time_budget=option("time_budget"),
         max_body=option("max_body_bytes"),
         strict=bool(option("strict")),  # pytest's own --strict: all its strictness, and SHOULD findings fail
-        tolerance=rules.Tolerance(
+        tolerance=invariants.Tolerance(
             **{
                 name: value
                 for name, value in (

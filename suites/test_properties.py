@@ -19,7 +19,7 @@ from schemathesis.core.failures import AcceptedNegativeData, CustomFailure, Fail
 from schemathesis.openapi.checks import IgnoredAuth, JsonSchemaError
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from conformance import openapi, rules, schemas
+from conformance import invariants, openapi, rules, schemas
 from conformance.checks import json_violations, violation
 from conformance.endpoints import VERSION_HEADER, unpause_path
 
@@ -90,7 +90,7 @@ def wire_value(value: object) -> str | bytes:
     return text if text.isascii() else text.encode("utf-8")
 
 
-def catalogue_rules_check(version: str, tolerance: rules.Tolerance):
+def catalogue_rules_check(version: str, tolerance: invariants.Tolerance):
     """The catalogue's body rules (beyond the schema) as a schemathesis check."""
 
     @schemathesis.check

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conformance import census, engines, rules, state
+from conformance import census, engines, invariants, rules, state
 from conformance.checks import body_of, json_violations, violation
 from conformance.endpoints import unpause_path, version_header
 from conformance.http import Exchange
@@ -71,7 +71,7 @@ def test_paused_ad_group_becomes_active(api, specimens, target, verdicts, versio
 
 def created_at_moves(group_id: str, bodies: list[tuple[str, dict]]) -> list[rules.Violation]:
     instants = [
-        (where, body.get("created_at"), rules.instant(body.get("created_at"))) for where, body in bodies
+        (where, body.get("created_at"), invariants.instant(body.get("created_at"))) for where, body in bodies
     ]
     instants = [entry for entry in instants if entry[2] is not None]
     if len({instant for _, _, instant in instants}) <= 1:
@@ -201,8 +201,8 @@ def test_activation_moves_updated_at(api, target, verdicts):
     body = body_of(exchange) or {}
     if exchange.status != 200 or body.get("status") != state.ACTIVE:
         pytest.skip(f"not exercised: the unpause answered {exchange.status} (BEH-ACTIVATES judges it)")
-    paused_at = rules.instant((paused.body or {}).get("updated_at"))
-    activated_at = rules.instant(body.get("updated_at"))
+    paused_at = invariants.instant((paused.body or {}).get("updated_at"))
+    activated_at = invariants.instant(body.get("updated_at"))
     if paused_at is not None and activated_at is not None and activated_at <= paused_at:
         found.append(
             violation(

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from conformance import engines, rules, schemas, state
+from conformance import engines, invariants, rules, schemas, state
 from conformance.checks import body_of, disagreements, json_violations, violation
 from conformance.endpoints import pause_path, unpause_path, version_header
 from conformance.http import Exchange
@@ -54,7 +54,7 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], memory: engin
             found = []
             if body.get("id") != group_id:
                 found.append(violation("BEH-ID-ECHO", f"asked for {group_id}, got id {body.get('id')!r}"))
-            created = rules.instant(body.get("created_at"))
+            created = invariants.instant(body.get("created_at"))
             if created is not None and self.created_at is not None and created != self.created_at:
                 found.append(
                     violation(

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance import mutation, rules, schemas
+from conformance import invariants, mutation, rules, schemas
+from conformance.invariants import instant
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
-from conformance.rules import instant
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 TOKEN = "fault-probe-token"
@@ -63,7 +63,7 @@ def test_every_rule_has_a_check_and_a_fault():
 
 
 def test_every_body_check_is_in_the_catalogue():
-    assert set(rules.BODY_CHECKS) <= set(rules.catalogue())
+    assert set(invariants.BODY_CHECKS) <= set(rules.catalogue())
     for rule in rules.catalogue().values():
         assert rule.level in ("MUST", "SHOULD"), rule.id
         assert rule.quote, rule.id

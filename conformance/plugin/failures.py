@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks import AdvisoryFinding, RuleFailure, verdict_of
-from conformance.http import Redactor, TargetError, TargetStopped
+from conformance.http import TargetError, TargetStopped
+from conformance.redaction import Redactor
 
 
 def redact_report(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import census
+from conformance import census, restore
 from conformance.http import ApiClient
 from conformance.plugin.keys import BEFORE, CENSUS_FACTS, TARGET, VERDICTS
 from conformance.plugin.reporting import say
@@ -58,6 +58,6 @@ def restore_groups(
         return
     del config.stash[key]
     verdicts = config.stash[VERDICTS]
-    for restored in census.restore(client, before, config.stash[TARGET].concurrency, client.last_seen):
+    for restored in restore.restore_all(client, before, config.stash[TARGET].concurrency, client.last_seen):
         kind = "restored" if restored.ok else "restore-failed"
         verdicts.note(kind, who + restored.group_id, who + restored.line())

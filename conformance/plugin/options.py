@@ -116,7 +116,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--ratio-tolerance",
         type=float,
-        default=None,  # conformance.rules.Tolerance's
+        default=None,  # conformance.invariants.Tolerance's
         help="absolute tolerance on ratios (default 0.00005: 4 decimal places)",
     )
     group.addoption(

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import hypothesis
 import pytest
 
-from conformance import __version__, census, coverage, drift, engines, rules, state
+from conformance import __version__, census, coverage, drift, dry_run, engines, invariants, rules, state
 from conformance.checks import Verdicts
-from conformance.http import ApiClient, Redactor
+from conformance.http import ApiClient
 from conformance.plugin import options
 from conformance.plugin.groups import restore_groups, take_census
 from conformance.plugin.keys import (
@@ -36,6 +36,7 @@ from conformance.plugin.keys import (
 )
 from conformance.plugin.reporting import label, rule_ids_of, say
 from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shared_input, worker_count
+from conformance.redaction import Redactor
 from conformance.target import Target, resolve, shown_url
 
 
@@ -280,7 +281,7 @@ def run_property(
 
 
 @pytest.fixture(scope="session")
-def tolerance(target: Target) -> rules.Tolerance:
+def tolerance(target: Target) -> invariants.Tolerance:
     return target.tolerance
 
 
@@ -356,7 +357,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = shown_url(target.base_url) if target.base_url else "the embedded mock"
         say(
             config,
-            census.plan(
+            dry_run.plan(
                 where,
                 target.ad_group_ids,
                 target.versions,

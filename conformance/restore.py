@@ -1,0 +1,73 @@
+"""Every ad group put back as the census found it after the run, verified where the target can be
+read; what could not be put back, or not verified, said per group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance import engines
+from conformance.census import NOT_PAUSED, Before, LastSeen, read, reported_status
+from conformance.endpoints import pause_path, unpause_path
+from conformance.http import ApiClient, TargetError
+from conformance.state import ACTIVE, PAUSED, refused
+
+
+@dataclass
+class Restored:
+    group_id: str
+    wanted: str
+    ok: bool
+    detail: str
+    now: str | None = None  # the group's status after the restore, as far as the run knows
+
+    def line(self) -> str:
+        mark = "restored" if self.ok else "RESTORE FAILED"
+        now = "" if self.ok else f"; now {self.now or 'unknown'}, as far as the run knows"
+        return f"{mark}: {self.group_id} -> {self.wanted} ({self.detail}){now}"
+
+
+def restore_all(
+    api: ApiClient, before: dict[str, Before], concurrency: int = 1, last_seen: LastSeen | None = None
+) -> list[Restored]:
+    """Put every group back as the census found it: pause the ones that were paused, unpause the
+    ones that were active or not paused (a test may have stopped between its pause and its
+    unpause); a group read with GET is read again to verify it. A group whose status before is
+    unknown is not touched: that, a failed request and a read that disagrees are failures."""
+
+    def put_back(was: Before) -> Restored:
+        group_id = was.group_id
+        if was.status is None:
+            return Restored(group_id, "unknown", False, f"not touched: {was.how}")
+        if was.status == PAUSED:
+            action, path, accept = "pause", pause_path(group_id), PAUSED
+        elif was.status in (ACTIVE, NOT_PAUSED):
+            action, path, accept = "unpause", unpause_path(group_id), ACTIVE if was.status == ACTIVE else None
+        else:
+            action = None
+        detail = "no request: unpause and pause leave it as it is"
+        if action is not None:
+            try:
+                exchange = api.post(path, headers=api.auth)
+            except TargetError as error:
+                return Restored(group_id, was.status, False, f"{action}: {error}")
+            status = reported_status(exchange)
+            if refused(exchange):
+                detail = f"{action} refused ({exchange.status}): it already is"
+            elif exchange.status == 200 and (accept is None or status == accept):
+                detail = f"{action} answered 200, status {status!r}"
+            else:
+                return Restored(
+                    group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
+                )
+        if was.read:
+            now, how = read(api, group_id)
+            if now != was.status:
+                return Restored(group_id, was.status, False, f"{detail}, but the read after it: {how}", now)
+            detail += ", verified with GET"
+        return Restored(group_id, was.status, True, detail, was.status)
+
+    restored = engines.run_all(put_back, before.values(), concurrency)
+    for result in restored:
+        if not result.ok and result.now is None and last_seen is not None:
+            result.now = last_seen.status.get(result.group_id)
+    return restored
