@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from conformance import changelog, coverage, drift, pages, rules
@@ -25,6 +26,7 @@ from conformance.checks import note_sections
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
 RESULTS = REPORTS / "allure-results"
+JUNIT = REPORTS / "junit.xml"
 HTML = REPORTS / "html"
 VERDICTS = REPORTS / "verdicts.json"
 MATRIX_MD = REPORTS / "conformance-matrix.md"
@@ -42,20 +44,59 @@ CELL = {
 }
 
 
-def run_suites(pytest_args: list[str]) -> int:
+def run_suites(pytest_args: list[str]) -> tuple[int, Path]:
+    """Run the suites with every artifact in a staging folder under reports/ (published only when
+    the run judged something: a --help, a usage error or a collection leaves reports/ as it was)."""
     REPORTS.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".run-", dir=REPORTS))
     command = [
         sys.executable,
         "-m",
         "pytest",
         "suites",
-        f"--junitxml={REPORTS / 'junit.xml'}",
-        f"--alluredir={RESULTS}",
-        "--clean-alluredir",
-        f"--verdicts-json={VERDICTS}",
+        f"--junitxml={staging / JUNIT.name}",
+        f"--alluredir={staging / RESULTS.name}",
+        f"--verdicts-json={staging / VERDICTS.name}",
         *pytest_args,
     ]
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
+    return subprocess.run(command, cwd=ROOT, check=False).returncode, staging
+
+
+def judged(status: int, staging: Path) -> bool:
+    """Whether a run's artifacts are a report: the suites ran tests to a verdict (0 passed, 1 failed,
+    3 a suite error, 6 a restore failed), not --help, --version, a usage error (4), an interrupt
+    (2), no test selected (5) or a collection only (no test ran)."""
+    path = staging / VERDICTS.name
+    if status not in (0, 1, 3, 6) or not path.exists():
+        return False
+    outcomes = json.loads(path.read_text(encoding="utf-8")).get("outcomes", [])
+    return any(outcome["when"] == "call" for outcome in outcomes)
+
+
+def publish(staging: Path) -> None:
+    """The run's artifacts in place of the last run's, and every page derived from them rebuilt."""
+    for name in (JUNIT.name, RESULTS.name, VERDICTS.name):
+        published, staged = REPORTS / name, staging / name
+        if published.is_dir():
+            shutil.rmtree(published)
+        elif published.exists():
+            published.unlink()
+        if staged.exists():
+            staged.replace(published)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+# options that print and exit: nothing to say about reports/ after them
+QUIET_OPTIONS = (
+    "--help",
+    "-h",
+    "--version",
+    "-V",
+    "--fixtures",
+    "--markers",
+    "--list-faults",
+    "--list-profiles",
+)
 
 
 def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
@@ -204,9 +245,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     pytest_args = [a for a in args.pytest_args if a != "--"]
-    status = run_suites(pytest_args) if args.command == "run" else 0
-    if status not in (0, 1, 3, 6) or not VERDICTS.exists():
-        return status  # usage error, interrupted, or pytest's own internal error: no report to build
+    if args.command == "run":
+        status, staging = run_suites(pytest_args)
+        if not judged(status, staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            if status not in (0, 5) or not any(a in pytest_args for a in QUIET_OPTIONS):
+                print(
+                    f"report: this run judged nothing (exit {status}); {REPORTS} is left as it was",
+                    file=sys.stderr,
+                )
+            return status
+        publish(staging)
+    else:
+        status = 0
+    if not VERDICTS.exists():
+        print(f"report: no {VERDICTS} to render; run `./run conformance` first", file=sys.stderr)
+        return 4
     verdicts = json.loads(VERDICTS.read_text(encoding="utf-8"))
     cells = matrix(verdicts)
     notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}

@@ -168,3 +168,30 @@ def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
     assert str(total) in dom, f"the rendered page does not show the {total} tests: {dom[:500]}"
     assert "2025-01-01" in dom, "the report is grouped by version"
     assert "2026-06-20" in dom, "the report is grouped by version"
+
+
+def snapshot(reports: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(reports)): content for path, content in every_artifact(reports)}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["--mock-fault=nosuch"],
+        ["--collect-only", "-q"],
+        ["-k", "no-test-is-named-so"],
+    ],
+    ids=["help", "version", "usage-error", "collect-only", "nothing-selected"],
+)
+def test_a_run_that_judges_nothing_leaves_every_report_file_as_it_was(clean_run, tmp_path, args):
+    reports = tmp_path / "reports"
+    shutil.copytree(clean_run, reports)
+    before = snapshot(reports)
+    completed = run_conformance(reports, *args)
+    assert completed.returncode != 1, completed.stdout[-2000:]
+    after = snapshot(reports)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert changed == [], f"{args} changed {changed[:10]}"
+    assert not list(reports.glob(".run-*")), "the staging folder is removed"
