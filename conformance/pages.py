@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 PAGES = {
     "conformance-matrix.html": "conformance matrix",
@@ -18,10 +19,34 @@ STYLE = (
 )
 
 
+# every page loads only what it carries (inline scripts and styles, data: and blob: URLs): the
+# browser refuses any request to another origin, whatever a generator adds to a page
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval' data: blob:; "
+    "style-src 'unsafe-inline' data: blob:; img-src data: blob:; font-src data: blob:; "
+    "connect-src data: blob:; worker-src data: blob:; form-action 'none'"
+)
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+# the Allure 3 "awesome" report always adds Google Analytics (gtag.js and its config), with no
+# option to turn it off: removed, the policy above being the guarantee
+ANALYTICS = re.compile(
+    r'<script async src="https://www\.googletagmanager\.com/[^"]*"></script>\s*<script>[^<]*gtag\([^<]*</script>'
+)
+
+
+def private(page_html: str) -> str:
+    """A generated page made private: the analytics removed, the policy first in its head."""
+    page_html = ANALYTICS.sub("", page_html)
+    head = re.search(r"<head[^>]*>", page_html)
+    if head is None:
+        return CSP_META + page_html
+    return page_html[: head.end()] + CSP_META + page_html[head.end() :]
+
+
 def page(name: str, title: str, body: str) -> str:
     """A whole page: its title, the links to every other page, then ``body`` (already HTML)."""
     links = " · ".join(f"<a href='{other}'>{label}</a>" for other, label in PAGES.items() if other != name)
     return (
-        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><style>{STYLE}</style>"
+        f"<!doctype html><meta charset=utf-8>{CSP_META}<title>{html.escape(title)}</title><style>{STYLE}</style>"
         f"<h1>{html.escape(title)}</h1><p>{links}</p>{body}"
     )

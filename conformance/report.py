@@ -236,6 +236,8 @@ def render_html() -> bool:
             file=sys.stderr,
         )
         return False
+    index = HTML / "index.html"
+    index.write_text(pages.private(index.read_text(encoding="utf-8")), encoding="utf-8")
     return True
 
 
@@ -272,16 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     DRIFT_MD.write_text(drift.markdown(run_drift, compare), encoding="utf-8")
     rendered = render_html()
     if rendered:
-        pages = {
+        extra_pages = {
             "conformance-matrix.html": matrix_html(cells, notes, run_coverage),
             "response-coverage.html": coverage.html_page(run_coverage),
             "version-changelog.html": changelog.html_page(versions_changelog),
             "drift.html": drift.html_page(run_drift, compare),
         }
-        for name, page in pages.items():
+        for name, page in extra_pages.items():
             (HTML / name).write_text(page, encoding="utf-8")
         print(
-            f"report: {HTML / 'index.html'} (and beside it {', '.join(pages)}); "
+            f"report: {HTML / 'index.html'} (and beside it {', '.join(extra_pages)}); "
             f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}, {DRIFT_MD.name}",
             file=sys.stderr,
         )

@@ -134,17 +134,12 @@ def test_clean_run_writes_every_artifact(clean_run):
         assert {"response-coverage.html", "version-changelog.html"} <= links
 
 
-def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
-    if CHROMIUM is None:
-        pytest.skip(
-            "chromium is not installed (.ci/run installs Debian's chromium): the render check cannot run"
-        )
-    index = clean_run / "html" / "index.html"
-    if not index.exists():
-        pytest.skip("the Allure generator is not installed, so there is no HTML to render")
-    verdicts = json.loads((clean_run / "verdicts.json").read_text())
-    total = sum(1 for o in verdicts["outcomes"] if o["when"] == "call")
+def load_in_chromium(page: Path) -> tuple[str, list[str]]:
+    """The page's DOM once rendered, and every URL the page itself asked the network for (the net
+    log's requests made for a file:// page; the browser's own background requests are not the
+    page's). Names resolve nowhere: a request to another origin is counted, never sent."""
     with tempfile.TemporaryDirectory() as profile:
+        net_log = Path(profile) / "net-log.json"
         completed = subprocess.run(
             [
                 CHROMIUM,
@@ -154,17 +149,65 @@ def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--no-first-run",
-                f"--user-data-dir={profile}",
+                f"--user-data-dir={profile}/profile",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                f"--log-net-log={net_log}",
                 "--virtual-time-budget=15000",
                 "--dump-dom",
-                index.as_uri(),
+                page.as_uri(),
             ],
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
         )
-    dom = completed.stdout
+        log = json.loads(net_log.read_text())
+    names = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    requested = [
+        event["params"]["url"]
+        for event in log["events"]
+        if names[event["type"]] == "URL_REQUEST_START_JOB"
+        and event["params"].get("network_isolation_key", "").startswith("file://")
+        and not event["params"]["url"].startswith(("file:", "data:", "blob:"))
+    ]
+    return completed.stdout, requested
+
+
+def needs_chromium(reports: Path) -> None:
+    if CHROMIUM is None:
+        pytest.skip(
+            "chromium is not installed (.ci/run installs Debian's chromium): the browser checks cannot run"
+        )
+    if not (reports / "html" / "index.html").exists():
+        pytest.skip("the Allure generator is not installed, so there is no HTML to load")
+
+
+def test_the_network_check_counts_a_request_to_another_origin(clean_run, tmp_path):
+    needs_chromium(clean_run)
+    page = tmp_path / "phones-home.html"
+    page.write_text('<!doctype html><script async src="https://analytics.example/tag.js"></script><p>hi')
+    _, requested = load_in_chromium(page)
+    assert requested == ["https://analytics.example/tag.js"]
+
+
+@pytest.mark.parametrize("faulty_run", ["ctr-as-percent"], indirect=True)
+def test_no_page_of_the_report_requests_anything_outside_its_own_files(clean_run, faulty_run):
+    """The published report is private: Allure's page and the suite's pages, clean and failing,
+    request nothing from another origin (the Allure 3 report has Google Analytics built in)."""
+    needs_chromium(clean_run)
+    _, failing, _ = faulty_run
+    pages = [*sorted((clean_run / "html").glob("*.html")), *sorted((failing / "html").glob("*.html"))]
+    assert len(pages) == 10, pages
+    outside = {str(page): load_in_chromium(page)[1] for page in pages}
+    assert {page: urls for page, urls in outside.items() if urls} == {}
+
+
+def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
+    needs_chromium(clean_run)
+    index = clean_run / "html" / "index.html"
+    verdicts = json.loads((clean_run / "verdicts.json").read_text())
+    total = sum(1 for o in verdicts["outcomes"] if o["when"] == "call")
+    dom, _ = load_in_chromium(index)
     assert str(total) in dom, f"the rendered page does not show the {total} tests: {dom[:500]}"
     assert "2025-01-01" in dom, "the report is grouped by version"
     assert "2026-06-20" in dom, "the report is grouped by version"
