@@ -15,7 +15,9 @@ PAGES = {
 
 STYLE = (
     "body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-    "table{border-collapse:collapse}"
+    "table{border-collapse:collapse}.verdict{font-size:18px;font-weight:bold;padding:10px 14px;margin:0 0 6px}"
+    ".verdict.passed{background:#c8e6c9}.verdict.failed{background:#ffcdd2}.verdict.error{background:#d1c4e9}"
+    ".run{color:#555;margin:0 0 1em}small{color:#555}"
 )
 
 
@@ -50,3 +52,23 @@ def page(name: str, title: str, body: str) -> str:
         f"<!doctype html><meta charset=utf-8>{CSP_META}<title>{html.escape(title)}</title><style>{STYLE}</style>"
         f"<h1>{html.escape(title)}</h1><p>{links}</p>{body}"
     )
+
+
+def banner(run: dict | None) -> str:
+    """The run's verdict line and what the run was, as every page opens."""
+    if not run:
+        return ""
+    headline = run.get("headline", "")
+    kind = (
+        "passed" if headline.startswith("PASSED") else "failed" if headline.startswith("FAILED") else "error"
+    )
+    facts = (
+        f"run {run['time']} · target {run['target']} · versions {', '.join(run['versions'])} · "
+        f"seed {run['seed']} · profile {run['profile']} · commit {run['commit']}"
+    )
+    return f"<p class='verdict {kind}'>{html.escape(headline)}</p><p class='run'>{html.escape(facts)}</p>"
+
+
+def stamped(page_html: str, run: dict | None) -> str:
+    """A page of ``page`` with the run's banner above its title."""
+    return page_html.replace("<h1>", banner(run) + "<h1>", 1)

@@ -20,8 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance import changelog, coverage, drift, pages, rules
+from conformance import changelog, coverage, drift, pages, rules, verdict
 from conformance.checks import note_sections
+from conformance.verdict import CELL, matrix
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
@@ -34,14 +35,6 @@ COVERAGE_MD = REPORTS / "response-coverage.md"
 CHANGELOG_MD = REPORTS / "version-changelog.md"
 DRIFT_MD = REPORTS / "drift.md"
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
-
-CELL = {
-    "failed": "failed",
-    "advisory": "advisory",
-    "passed": "passed",
-    "suite error": "suite error",
-    None: "not exercised",
-}
 
 
 def run_suites(pytest_args: list[str]) -> tuple[int, Path]:
@@ -99,37 +92,6 @@ QUIET_OPTIONS = (
 )
 
 
-def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
-    """rule -> version -> passed | failed | advisory | None (not exercised)."""
-    catalogue = rules.catalogue()
-    versions = sorted({v for rule in catalogue.values() for v in rule.versions})
-    cells: dict[str, dict[str, str | None]] = {rule_id: dict.fromkeys(versions) for rule_id in catalogue}
-    # a suite error judged nothing: it shows only where no test gave the rule a verdict
-    rank = {None: 0, "suite error": 0.5, "passed": 1, "advisory": 2, "failed": 3}
-    for outcome in verdicts.get("outcomes", []):
-        if outcome["when"] != "call" or outcome["outcome"] == "skipped":
-            continue
-        if outcome["outcome"] == "suite-error":
-            for rule_id in outcome["declared"]:
-                for version in [outcome["version"]] if outcome["version"] in versions else versions:
-                    if version in catalogue[rule_id].versions:
-                        cells[rule_id][version] = max(
-                            cells[rule_id][version], "suite error", key=lambda s: rank[s]
-                        )
-            continue
-        broken = set(outcome["rules"])
-        bad = "advisory" if outcome["outcome"] == "xfailed" else "failed"
-        applies = [outcome["version"]] if outcome["version"] in versions else versions
-        for rule_id in set(outcome["declared"]) | broken:
-            # the rules a failure names are broken; a failing test that names none broke its own rule
-            failing = rule_id in broken or (outcome["outcome"] != "passed" and not broken)
-            state = bad if failing else "passed"
-            for version in applies:
-                if version in catalogue[rule_id].versions:
-                    cells[rule_id][version] = max(cells[rule_id][version], state, key=lambda s: rank[s])
-    return cells
-
-
 def marks(
     cells: dict[str, dict[str, str | None]], run_coverage: dict | None = None
 ) -> tuple[list[str], dict[str, list[str]]]:
@@ -168,11 +130,30 @@ def write_matrix(
     return text
 
 
+def allure_test_ids() -> dict[str, str]:
+    """Test name -> its page's id in the rendered Allure report (its own ids, not the results')."""
+    path = HTML / "test-results.json"
+    if not path.exists():
+        return {}
+    by_id = json.loads(path.read_text(encoding="utf-8")).get("byId", {})
+    ids: dict[str, str] = {}
+    for test_id, result in by_id.items():
+        ids.setdefault(result.get("name", ""), test_id)
+    return ids
+
+
 def matrix_html(
-    cells: dict[str, dict[str, str | None]], notes: list[dict] | None = None, run_coverage: dict | None = None
+    verdicts: dict,
+    cells: dict[str, dict[str, str | None]],
+    notes: list[dict] | None = None,
+    run_coverage: dict | None = None,
+    test_ids: dict[str, str] | None = None,
 ) -> str:
+    """The matrix page: the verdict, a strip per version, then every rule's cell; a failed or
+    advisory cell links to the Allure test that judged it and shows its first violation."""
     catalogue = rules.catalogue()
     versions, marked = marks(cells, run_coverage)
+    why = verdict.reasons(verdicts)
     colour = {
         "passed": "#c8e6c9",
         "failed": "#ffcdd2",
@@ -181,14 +162,37 @@ def matrix_html(
         "suite error": "#d1c4e9",
         "n/a": "#fff",
     }
+
+    def cell(rule_id: str, version: str, mark: str) -> str:
+        state = mark.split(" (")[0]
+        text = html.escape(mark)
+        reason = why.get((rule_id, version))
+        if reason is not None and state in ("failed", "advisory"):
+            test_id = (test_ids or {}).get(reason["test"].split("::")[-1])
+            if test_id:
+                text = f"<a href='index.html#/{test_id}'>{text}</a>"
+            text += f"<br><small>{html.escape(reason['first'])}</small>"
+        return f'<td style="background:{colour[state]}">{text}</td>'
+
     rows = []
     for rule_id, row_marks in marked.items():
         rule = catalogue[rule_id]
-        tds = [f'<td style="background:{colour[mark.split(" (")[0]]}">{mark}</td>' for mark in row_marks]
+        tds = [cell(rule_id, version, mark) for version, mark in zip(versions, row_marks, strict=True)]
         rows.append(
             f"<tr><th title='{html.escape(rule.text)}'>{rule_id}</th><td>{rule.level}</td>{''.join(tds)}"
             f"<td>{html.escape(rule.text)}</td></tr>"
         )
+    strip = verdict.strip(cells)
+    states = ("passed", "failed", "advisory", "not exercised", "suite error")
+    strip_rows = "".join(
+        f"<tr><th>{version}</th>"
+        + "".join(
+            f"<td style='background:{colour[state] if counts[state] else '#fff'}'>{counts[state]} {state}</td>"
+            for state in states
+        )
+        + "</tr>"
+        for version, counts in strip.items()
+    )
     head = "".join(f"<th>{v}</th>" for v in versions)
     sections = "".join(
         f"<h2>{html.escape(heading)}</h2><ul>"
@@ -199,7 +203,8 @@ def matrix_html(
     table = (
         f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{''.join(rows)}</table>"
     )
-    return pages.page("conformance-matrix.html", "Conformance matrix", table + sections)
+    body = f"<h2>Rules per version</h2><table>{strip_rows}</table><h2>Every rule</h2>{table}{sections}"
+    return pages.page("conformance-matrix.html", "Conformance matrix", body)
 
 
 def render_html() -> bool:
@@ -275,18 +280,20 @@ def main(argv: list[str] | None = None) -> int:
     rendered = render_html()
     if rendered:
         extra_pages = {
-            "conformance-matrix.html": matrix_html(cells, notes, run_coverage),
+            "conformance-matrix.html": matrix_html(verdicts, cells, notes, run_coverage, allure_test_ids()),
             "response-coverage.html": coverage.html_page(run_coverage),
             "version-changelog.html": changelog.html_page(versions_changelog),
             "drift.html": drift.html_page(run_drift, compare),
         }
         for name, page in extra_pages.items():
-            (HTML / name).write_text(page, encoding="utf-8")
+            (HTML / name).write_text(pages.stamped(page, verdicts.get("run")), encoding="utf-8")
         print(
             f"report: {HTML / 'index.html'} (and beside it {', '.join(extra_pages)}); "
             f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}, {DRIFT_MD.name}",
             file=sys.stderr,
         )
+    if verdicts.get("run"):
+        print(verdicts["run"]["headline"], flush=True)  # the verdict stays the last line
     return status
 
 

@@ -16,7 +16,7 @@ import hypothesis
 import hypothesis.stateful
 import pytest
 
-from conformance import engines, rules
+from conformance import engines, rules, verdict
 from conformance.checks import RuleFailure
 from conformance.mock.server import MockServer
 from conformance.mutation import ROOT, suite_command
@@ -199,7 +199,6 @@ BROKEN_SUITE = textwrap.dedent(
 def test_an_error_of_the_suite_is_labelled_and_exits_3_not_as_a_verdict(tmp_path):
     """A body rule whose code raises: the test is a suite error in the terminal, verdicts.json and
     the matrix (not failed, no rule broken), and the run exits 3 against a correct target."""
-    from conformance import report
 
     (tmp_path / "broken_suite.py").write_text(BROKEN_SUITE)
     verdicts_path = tmp_path / "verdicts.json"
@@ -221,12 +220,15 @@ def test_an_error_of_the_suite_is_labelled_and_exits_3_not_as_a_verdict(tmp_path
     assert completed.returncode == 3, completed.stdout[-3000:]
     assert "SUITE ERRORS: raised inside the suite, not verdicts on the target (exit 3)" in completed.stdout
     assert "ValueError: a bug in the suite" in completed.stdout
+    assert (
+        completed.stdout.strip().splitlines()[-1].startswith("SUITE ERROR: 1 test(s) raised inside the suite")
+    )
     verdicts = json.loads(verdicts_path.read_text())
     (outcome,) = [o for o in verdicts["outcomes"] if o["when"] == "call"]
     assert outcome["outcome"] == "suite-error"
     assert outcome["rules"] == []
     assert verdicts["exitstatus"] == 3
-    assert report.matrix(verdicts)["INV-CTR"]["2026-06-20"] == "suite error"
+    assert verdict.matrix(verdicts)["INV-CTR"]["2026-06-20"] == "suite error"
 
 
 def test_a_state_machine_step_is_always_sent_before_the_cap_and_passes_unsent_after_it():

@@ -238,3 +238,30 @@ def test_a_run_that_judges_nothing_leaves_every_report_file_as_it_was(clean_run,
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
     assert changed == [], f"{args} changed {changed[:10]}"
     assert not list(reports.glob(".run-*")), "the staging folder is removed"
+
+
+@pytest.mark.parametrize("faulty_run", ["ctr-as-percent"], indirect=True)
+def test_a_failing_run_says_last_which_must_rule_broke_on_which_version(faulty_run):
+    _, reports, completed = faulty_run
+    assert completed.returncode == 1
+    assert completed.stdout.strip().splitlines()[-1] == "FAILED: MUST INV-CTR on 2026-06-20"
+    run = json.loads((reports / "verdicts.json").read_text())["run"]
+    assert run["headline"] == "FAILED: MUST INV-CTR on 2026-06-20"
+    assert {"time", "target", "versions", "seed", "commit"} <= set(run)
+    if not (reports / "html").exists():
+        pytest.skip("the Allure generator is not installed, so there is no matrix page")
+    matrix = (reports / "html" / "conformance-matrix.html").read_text()
+    assert matrix.index("FAILED: MUST INV-CTR on 2026-06-20") < matrix.index("<h1>"), (
+        "the banner opens the page"
+    )
+    by_id = json.loads((reports / "html" / "test-results.json").read_text())["byId"]
+    (link,) = {link for link in by_id if f"href='index.html#/{link}'" in matrix}
+    assert by_id[link]["name"] == "test_body_rule[2026-06-20-INV-CTR]"
+    assert "click_through_rate=" in matrix, "the failed cell shows its first violation"
+    for page in ("response-coverage.html", "version-changelog.html", "drift.html"):
+        assert "FAILED: MUST INV-CTR on 2026-06-20" in (reports / "html" / page).read_text(), page
+
+
+def test_a_clean_run_says_last_that_it_passed(clean_run):
+    run = json.loads((clean_run / "verdicts.json").read_text())["run"]
+    assert run["headline"].startswith("PASSED: no MUST rule broken on 2025-01-01, 2026-06-20")

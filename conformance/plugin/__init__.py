@@ -7,7 +7,8 @@ ini directory, ``suites`` by default): only then does it register its parts, eac
 - ``options``: every option, the hypothesis profiles, the state machine's sizes;
 - ``session``: the target, its client and embedded mock, census and restore, the fixtures;
 - ``xdist``: shards, the examples' worker, what the controller and workers hand each other;
-- ``reporting``: redaction, failure texts, Allure, outcomes, ``verdicts.json``, the terminal.
+- ``reporting``: redaction, failure texts, Allure, outcomes, ``verdicts.json``, the terminal;
+- ``summary``: what the run was, for every artifact, and its verdict line, last in the terminal.
 
 ``-p no:conformance`` switches it off.
 """
@@ -38,8 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not runs_the_suites(config):
         return
     options.register_profiles()
-    from conformance.plugin import reporting, session, xdist
+    from conformance.plugin import reporting, session, summary, xdist
 
     # registered now, their own pytest_configure runs at once (a historic hook), before hypothesis's
-    for name, part in (("reporting", reporting), ("xdist", xdist), ("session", session)):
+    for name, part in (
+        ("reporting", reporting),
+        ("summary", summary),
+        ("xdist", xdist),
+        ("session", session),
+    ):
         config.pluginmanager.register(part, f"conformance.{name}")

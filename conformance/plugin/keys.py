@@ -10,7 +10,8 @@ TARGET = pytest.StashKey["Target"]()
 VERDICTS = pytest.StashKey["Verdicts"]()
 SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey["ApiClient"]()
-STARTED = pytest.StashKey[float]()
+STARTED = pytest.StashKey[float]()  # monotonic
+STARTED_AT = pytest.StashKey["datetime"]()  # the wall clock, for the artifacts
 BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census
 # what the census learned of the target, for the side-effect checks' observer (workers get a copy):
 # {"reads": bool | None, "calibration": Calibration | None, "statuses": {group id: status}}

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
 import allure
 import pytest
 
-from conformance import __version__, coverage, drift, rules
+from conformance import coverage, drift, rules
 from conformance.checks import (
     JUDGED_ON_EVERY_RESPONSE,
     note_sections,
@@ -39,13 +37,14 @@ from conformance.plugin.keys import (
     RUN_COVERAGE,
     RUN_DRIFT,
     RUN_REQUESTS,
-    SEED,
     STARTED,
     TARGET,
     VERDICTS,
 )
+from conformance.plugin.summary import HEADLINE, run_context, write_allure_context
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
 from conformance.target import shown_url
+from conformance.verdict import headline
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -147,6 +146,15 @@ class OutcomeRecorder:
                 if report.failed and conformance_test and raised_by_suite(call.excinfo.value)
                 else report.outcome,
                 "rules": broken,
+                # each broken rule's first violation, as the matrix shows it (redacted, one line)
+                "first": {
+                    rule_id: verdicts.redact(
+                        next(str(v) for f in found for v in f.violations if v.rule == rule_id)
+                    )[:300]
+                    for rule_id in broken
+                }
+                if verdicts is not None
+                else {},
                 "error": suite_error_line(call.excinfo.value) if conformance_test else "",
                 "version": version_of(item),
                 "requests_so_far": client.count if client else 0,
@@ -201,57 +209,6 @@ def label(item: pytest.Item) -> None:
         allure.dynamic.link("response-coverage.html", name="Response coverage: the branches the bodies hit")
     if any(rule_id.startswith("VER-") for rule_id in ids):
         allure.dynamic.link("version-changelog.html", name="Version changelog")
-
-
-def git_commit() -> str:
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-            cwd=Path(__file__).parent,
-        )
-    except OSError:
-        return "unknown"
-    return completed.stdout.strip() or "unknown"
-
-
-def write_allure_context(config: pytest.Config, directory: Path) -> None:
-    """environment.properties and executor.json for the Allure report; never a secret."""
-    target = config.stash[TARGET]
-    where = "embedded mock" if target.embedded else target.base_url
-    if target.embedded and target.mock_profile != "default":
-        where += f" (profile {target.mock_profile})"
-    if target.mock_fault:
-        where += f" (fault {target.mock_fault})"
-    environment = {
-        "target": where,
-        "versions": ", ".join(target.versions),
-        "suite": f"unpause-conformance {__version__}",
-        "hypothesis.profile": config.getoption("hypothesis_profile"),
-        "hypothesis.seed": str(config.stash[SEED]),
-        "git.commit": git_commit(),
-        "matrix": "conformance-matrix.html (beside index.html)",
-        "response.coverage": "response-coverage.html (beside index.html)",
-        "version.changelog": "version-changelog.html (beside index.html)",
-        "drift": "drift.html (beside index.html)",
-    }
-    redact = config.stash[VERDICTS].redact
-    lines = [f"{key}={redact(value)}" for key, value in environment.items()]
-    (directory / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
-        repository, run_id = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_RUN_ID", "")
-        executor = {
-            "name": "GitHub Actions",
-            "type": "github",
-            "buildName": f"{os.environ.get('GITHUB_WORKFLOW', '')} #{os.environ.get('GITHUB_RUN_NUMBER', '')}",
-            "buildUrl": f"{server}/{repository}/actions/runs/{run_id}",
-            "reportName": "unpause conformance",
-        }
-        (directory / "executor.json").write_text(redact(json.dumps(executor)), encoding="utf-8")
 
 
 def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
@@ -315,27 +272,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir and TARGET in config.stash:
         write_allure_context(config, Path(alluredir))
+    kinds = config.stash[RUN_REQUESTS]
+    run_verdicts = {
+        "exitstatus": int(exitstatus),
+        "outcomes": config.stash.get(OUTCOMES, []),
+        "findings": config.stash.get(FINDINGS, []),
+        "notes": config.stash.get(NOTES, []),
+        "requests": requests_sent(kinds),
+        "requests_by_kind": kinds,
+        "coverage": config.stash.get(RUN_COVERAGE, {}),
+        "compare": shown_url(target.compare_base_url) if target and target.compare_base_url else None,
+        "drift": config.stash.get(RUN_DRIFT, None),
+    }
+    if target is not None:
+        run_verdicts["run"] = {**run_context(config), "headline": headline(run_verdicts)}
+        config.stash[HEADLINE] = run_verdicts["run"]["headline"]
     path = config.getoption("verdicts_json")
     if path:
-        kinds = config.stash[RUN_REQUESTS]
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump(
-                {
-                    "exitstatus": int(exitstatus),
-                    "outcomes": config.stash.get(OUTCOMES, []),
-                    "findings": config.stash.get(FINDINGS, []),
-                    "notes": config.stash.get(NOTES, []),
-                    "requests": requests_sent(kinds),
-                    "requests_by_kind": kinds,
-                    "coverage": config.stash.get(RUN_COVERAGE, {}),
-                    "compare": shown_url(target.compare_base_url)
-                    if target and target.compare_base_url
-                    else None,
-                    "drift": config.stash.get(RUN_DRIFT, None),
-                },
-                handle,
-                indent=1,
-            )
+            json.dump(run_verdicts, handle, indent=1)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

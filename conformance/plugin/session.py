@@ -9,6 +9,7 @@ import random
 import shutil
 import socket
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from conformance.plugin.keys import (
     PAUSE_FILE,
     SEED,
     STARTED,
+    STARTED_AT,
     TARGET,
     VERDICTS,
 )
@@ -63,6 +65,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[TARGET] = target
     refuse_unsafe_distribution(config)
     config.stash[STARTED] = time.monotonic()
+    config.stash[STARTED_AT] = datetime.now(UTC)
     config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
     # one target shared by every worker: the controller (or the only process) learns each group's
     # status before any test and restores it after the last (pytest_sessionfinish); an unreachable

@@ -1,0 +1,96 @@
+"""What the run was (time, target, versions, seed, commit) for every artifact, and its verdict
+line, printed last in the terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conformance import __version__
+from conformance.plugin.keys import SEED, STARTED_AT, TARGET, VERDICTS
+from conformance.target import shown_url
+
+HEADLINE = pytest.StashKey[str]()
+
+
+def git_commit() -> str:
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=Path(__file__).parent,
+        )
+    except OSError:
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def write_allure_context(config: pytest.Config, directory: Path) -> None:
+    """environment.properties and executor.json for the Allure report; never a secret."""
+    context = run_context(config)
+    environment = {
+        "target": context["target"],
+        "versions": ", ".join(context["versions"]),
+        "suite": context["suite"],
+        "hypothesis.profile": context["profile"],
+        "hypothesis.seed": str(context["seed"]),
+        "git.commit": context["commit"],
+        "started": context["time"],
+        "matrix": "conformance-matrix.html (beside index.html)",
+        "response.coverage": "response-coverage.html (beside index.html)",
+        "version.changelog": "version-changelog.html (beside index.html)",
+        "drift": "drift.html (beside index.html)",
+    }
+    redact = config.stash[VERDICTS].redact
+    lines = [f"{key}={redact(value)}" for key, value in environment.items()]
+    (directory / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        repository, run_id = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_RUN_ID", "")
+        executor = {
+            "name": "GitHub Actions",
+            "type": "github",
+            "buildName": f"{os.environ.get('GITHUB_WORKFLOW', '')} #{os.environ.get('GITHUB_RUN_NUMBER', '')}",
+            "buildUrl": f"{server}/{repository}/actions/runs/{run_id}",
+            "reportName": "unpause conformance",
+        }
+        (directory / "executor.json").write_text(redact(json.dumps(executor)), encoding="utf-8")
+
+
+def run_context(config: pytest.Config) -> dict:
+    """The run as every artifact names it; the target shown redacted (a URL's credentials never)."""
+    target = config.stash[TARGET]
+    where = "embedded mock" if target.embedded else shown_url(target.base_url)
+    if target.embedded and target.mock_profile != "default":
+        where += f" (profile {target.mock_profile})"
+    if target.mock_fault:
+        where += f" (fault {target.mock_fault})"
+    redact = config.stash[VERDICTS].redact
+    return {
+        "time": config.stash.get(STARTED_AT, datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "target": redact(where),
+        "versions": list(target.versions),
+        "suite": f"unpause-conformance {__version__}",
+        "profile": config.getoption("hypothesis_profile"),
+        "seed": config.stash[SEED],
+        "commit": git_commit(),
+    }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The verdict, in the project's words, as the terminal's last line (after pytest's counts)."""
+    line = config.stash.get(HEADLINE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line is None or reporter is None:
+        return
+    passed = line.startswith("PASSED")
+    reporter.write_line(line, bold=True, green=passed, red=not passed)
