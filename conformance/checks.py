@@ -8,9 +8,11 @@ recorded as advisory findings (they fail only with --strict).
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,20 +29,38 @@ class RuleFailure(AssertionError):
     ):
         self.violations = violations
         self.exchange = exchange  # the exchange the verdict is on: the report attaches it first
-        ids = sorted({v.rule for v in violations})
-        lines = [f"{', '.join(ids)}: {context}"]
+        self.redact = redact
+        self.context = context
+        super().__init__(self.describe())
+
+    def describe(self, curl: bool = True) -> str:
+        """The verdict as a report shows it: each rule with its quote, the first violations, the
+        request (a curl line, or only its method and path where ``curl`` is False: the embedded
+        mock's port is gone once the run ends) and the response, pretty-printed and cut short."""
+        redact, exchange = self.redact, self.exchange
+        ids = sorted({v.rule for v in self.violations})
+        lines = [f"{', '.join(ids)}: {self.context}"]
         catalogue = rules.catalogue()
         for rule_id in ids:
             rule = catalogue[rule_id]
             lines.append(f"  [{rule.level}] {rule.id}: {rule.text}")
             lines.append(f'    docs: "{rule.quote}" ({rule.source})')
-        lines += [f"  - {redact(str(v))}" for v in violations[:25]]
-        if len(violations) > 25:
-            lines.append(f"  … and {len(violations) - 25} more")
+        lines += [f"  - {redact(str(v))}" for v in self.violations[:SHOWN_VIOLATIONS]]
+        if len(self.violations) > SHOWN_VIOLATIONS:
+            lines.append(
+                f"  … and {len(self.violations) - SHOWN_VIOLATIONS} more violations (every one in the "
+                "test's 'violations' attachment)"
+            )
         if exchange is not None:
-            lines.append(f"  request: {exchange.curl(redact)}")
+            if curl:
+                lines.append(f"  request: {exchange.curl(redact)}")
+            else:
+                lines.append(f"  request: {exchange.method} {redact(urlsplit(exchange.url).path)}")
             lines.append(f"  response: {_summary(exchange, redact)}")
-        super().__init__("\n".join(lines))
+        return "\n".join(lines)
+
+
+SHOWN_VIOLATIONS = 5  # a failure's text shows this many violations and counts the rest
 
 
 class AdvisoryFinding(pytest.xfail.Exception):
@@ -59,10 +79,19 @@ def verdict_of(error: BaseException) -> RuleFailure | AdvisoryFinding | None:
     return error if isinstance(error, (RuleFailure, AdvisoryFinding)) else None
 
 
-def _summary(exchange: Exchange, redact: Redactor, limit: int = 600) -> str:
-    body = exchange.response_body[:limit].decode("utf-8", "replace")
-    more = " …" if len(exchange.response_body) > limit else ""
-    return redact(f"HTTP {exchange.status} {exchange.content_type or '(no content type)'} {body}{more}")
+def _summary(exchange: Exchange, redact: Redactor, lines: int = 20, width: int = 160) -> str:
+    """The response's status line, then its body: JSON pretty-printed, at most ``lines`` lines of
+    at most ``width`` characters, with what was cut said."""
+    head = f"HTTP {exchange.status} {exchange.content_type or '(no content type)'}"
+    try:
+        text = json.dumps(exchange.json(), indent=2, ensure_ascii=False)
+    except ValueError:
+        text = exchange.response_body[:4000].decode("utf-8", "replace")
+    body = text.splitlines() or [""]
+    shown = [line if len(line) <= width else line[: width - 1] + "…" for line in body[:lines]]
+    if len(body) > lines:
+        shown.append(f"… {len(body) - lines} more lines ({len(exchange.response_body)} bytes in all)")
+    return redact("\n".join([head, *("    " + line for line in shown)]))
 
 
 @dataclass

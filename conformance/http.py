@@ -18,7 +18,7 @@ from typing import Any
 import httpcore  # noqa: F401  httpx imports it on its first client (~25 ms): at start-up, not in a test
 import httpx
 
-from conformance.redaction import Redactor, shown_header
+from conformance.redaction import Redactor, shell_header, shown_header
 from conformance.strict_json import duplicate_names, loads
 
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
@@ -87,7 +87,7 @@ class Exchange:
                 "accept",
             ):
                 continue
-            parts += ["-H", shlex.quote(redact(f"{name}: {shown_header(name, value)}"))]
+            parts += ["-H", shell_header(name, value, redact)]
         if self.request_body:
             parts += ["--data-binary", shlex.quote(redact(self.request_body.decode("utf-8", "replace")))]
         return " ".join(parts)

@@ -4,6 +4,7 @@ credential headers shown by their scheme alone."""
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
@@ -21,8 +22,10 @@ class Redactor:
     A secret shorter than six characters is redacted where it appears whole. Case is ignored: the
     suite also sends the token in other case (a near-miss a careless comparison accepts)."""
 
-    def __init__(self, secrets: Iterable[str] = ()):
+    def __init__(self, secrets: Iterable[str] = (), variables: dict[str, str] | None = None):
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # secret -> the environment variable a user holds it in (a curl line names it instead)
+        self.variables = {secret: name for secret, name in (variables or {}).items() if secret}
         fragments = sorted(
             {secret[i : i + FRAGMENT] for secret in self.secrets for i in range(len(secret) - FRAGMENT + 1)}
         )
@@ -51,6 +54,17 @@ class Redactor:
         for start, stop in reversed(spans):
             text = text[:start] + REDACTED + text[stop:]
         return text
+
+
+def shell_header(name: str, value: str, redact: Redactor) -> str:
+    """A request header as a curl argument: a credential that is exactly a secret the user holds in
+    an environment variable is written as that variable (in double quotes, so the shell expands it
+    and the line reruns); any other credential is redacted."""
+    scheme, _, credentials = value.partition(" ")
+    variable = redact.variables.get(credentials or value) if name.lower() in SECRET_HEADERS else None
+    if variable is not None and re.fullmatch(r"[A-Za-z0-9-]+", name) and re.fullmatch(r"[A-Za-z]*", scheme):
+        return f'"{name}: {scheme + " " if credentials else ""}${variable}"'
+    return shlex.quote(redact(f"{name}: {shown_header(name, value)}"))
 
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})

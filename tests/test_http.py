@@ -78,3 +78,24 @@ def test_requests_are_counted_by_kind():
         mock.stop()
     assert client.counts == {"unpause": 1, "pause": 1, "read": 1, "other": 1}
     assert client.count == 4
+
+
+def test_a_curl_line_names_the_token_by_its_variable_and_redacts_any_other_credential():
+    from conformance.http import Exchange
+    from conformance.redaction import Redactor
+
+    token = "tok-abcdef123456"
+    redact = Redactor([token], {token: "CONFORMANCE_API_TOKEN"})
+
+    def curl(authorization: str) -> str:
+        headers = [("authorization", authorization), ("api-version-date", "2026-06-20")]
+        return Exchange("POST", "https://staging.example/ad_groups/a1/unpause", headers, b"").curl(redact)
+
+    assert curl(f"Bearer {token}") == (
+        "curl -sS -X POST https://staging.example/ad_groups/a1/unpause "
+        "-H \"authorization: Bearer $CONFORMANCE_API_TOKEN\" -H 'api-version-date: 2026-06-20'"
+    )
+    near_miss = curl(f"Bearer {token[:-1]}")
+    assert "$CONFORMANCE_API_TOKEN" not in near_miss
+    assert "Bearer [REDACTED]" in near_miss
+    assert token[:10] not in near_miss

@@ -66,7 +66,7 @@ def test_the_token_appears_in_no_artifact_and_no_output(faulty_run):
 
 
 @pytest.mark.parametrize("faulty_run", ["auth-raw-token", "ctr-as-percent"], indirect=True)
-def test_a_failure_shows_rule_quote_request_response_and_curl(faulty_run):
+def test_a_failure_shows_rule_quote_request_response_and_rerun(faulty_run):
     _fault, reports, completed = faulty_run
     assert completed.returncode == 1
     failed = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
@@ -76,9 +76,14 @@ def test_a_failure_shows_rule_quote_request_response_and_curl(faulty_run):
     message = result["statusDetails"]["message"]
     assert "RuleFailure: " in message
     assert 'docs: "' in message
-    assert "request: curl" in message
+    # the embedded mock's port is gone after the run: the request by its path, and the rerun command
+    assert "request: POST /" in message
+    assert "request: curl" not in message
+    assert "rerun: ./run conformance " in message
+    violation_lines = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert 1 <= len(violation_lines) <= 5, violation_lines
     names = {a["name"].split(". ", 1)[-1] for a in result["attachments"]}
-    assert {"curl", "request", "response"} <= names
+    assert {"curl", "request", "response", "violations"} <= names
     labels = {label["name"] for label in result["labels"]}
     assert {"epic", "feature", "story"} <= labels
     assert (reports / "junit.xml").read_text().count("<failure") >= 1
@@ -265,3 +270,27 @@ def test_a_failing_run_says_last_which_must_rule_broke_on_which_version(faulty_r
 def test_a_clean_run_says_last_that_it_passed(clean_run):
     run = json.loads((clean_run / "verdicts.json").read_text())["run"]
     assert run["headline"].startswith("PASSED: no MUST rule broken on 2025-01-01, 2026-06-20")
+
+
+@pytest.mark.parametrize("faulty_run", ["ctr-as-percent"], indirect=True)
+def test_the_rerun_line_of_a_failure_reproduces_it(faulty_run, tmp_path):
+    _fault, _reports, completed = faulty_run
+    reruns = [line for line in completed.stdout.splitlines() if line.startswith("rerun: ")]
+    assert reruns, completed.stdout[-3000:]
+    command = reruns[0].removeprefix("rerun: ")
+    assert "--mock-fault=ctr-as-percent" in command
+    assert "--hypothesis-seed=" in command
+    assert "--alluredir" not in command
+    assert "--api-token" not in command
+    rerun = subprocess.run(
+        ["bash", "-c", command + " -p no:cacheprovider"],
+        cwd=ROOT,
+        env={**os.environ, "CONFORMANCE_REPORTS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert rerun.returncode == 1, rerun.stdout[-3000:]
+    assert " 1 failed" in rerun.stdout or "\n1 failed" in rerun.stdout, rerun.stdout[-2000:]
+    assert rerun.stdout.strip().splitlines()[-1].startswith("FAILED: MUST INV-CTR on 2026-06-20")

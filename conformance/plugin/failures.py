@@ -12,14 +12,23 @@ from conformance.redaction import Redactor
 
 
 def redact_report(
-    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo, redact: Redactor
+    item: pytest.Item,
+    report: pytest.TestReport,
+    call: pytest.CallInfo,
+    redact: Redactor,
+    curl: bool = True,
+    rerun: str = "",
 ) -> None:
     """The last line of defence: no secret in tracebacks, falsifying examples or captured output.
+    A verdict shows without the traceback, its curl line where ``curl`` (a target that outlives
+    the run), and ends with ``rerun``, the command that reproduces it.
 
     Runs innermost (trylast), so allure-pytest and junitxml read the redacted texts."""
     error = call.excinfo.value if call.excinfo is not None else None
-    verdict = verdict_text(error) if error is not None else None
+    verdict = verdict_text(error, curl) if error is not None else None
     if verdict is not None:
+        if rerun:
+            verdict += f"\n\nrerun: {rerun}"
         report.longrepr = redact(verdict)  # the verdict alone: the traceback is the suite's, not news
     elif error is not None and report.failed and "api" in getattr(item, "fixturenames", ()):
         report.longrepr = (
@@ -33,6 +42,9 @@ def redact_report(
     report.sections = [(name, redact(content)) for name, content in report.sections]
     if hasattr(report, "wasxfail"):
         report.wasxfail = redact(report.wasxfail)
+    for leaf in leaves(error) if error is not None else []:
+        if isinstance(leaf, RuleFailure):  # what allure-pytest shows is the exception's own text
+            leaf.args = (redact(leaf.describe(curl) + (f"\n\nrerun: {rerun}" if rerun else "")),)
     if error is not None and any(isinstance(arg, str) and redact(arg) != arg for arg in error.args):
         error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
 
@@ -75,7 +87,7 @@ def suite_error_line(error: BaseException) -> str:
     )
 
 
-def verdict_text(error: BaseException) -> str | None:
+def verdict_text(error: BaseException, curl: bool = True) -> str | None:
     """What a failure shows: each rule verdict (rule, level, quote, violations, curl, response, and
     hypothesis's falsifying example where there is one), and a target error as one line. None for
     anything else: an error in the suite itself keeps its traceback."""
@@ -94,5 +106,6 @@ def verdict_text(error: BaseException) -> str | None:
         notes = [
             note for note in getattr(leaf, "__notes__", []) if note.startswith(("Falsifying", "Not shrunk"))
         ]
-        parts.append("\n".join([str(leaf), *notes]))
+        text = leaf.describe(curl) if isinstance(leaf, RuleFailure) else str(leaf)
+        parts.append("\n".join([text, *notes]))
     return "\n\n".join(parts)

@@ -41,7 +41,7 @@ from conformance.plugin.keys import (
     TARGET,
     VERDICTS,
 )
-from conformance.plugin.summary import HEADLINE, run_context, write_allure_context
+from conformance.plugin.summary import HEADLINE, rerun_command, run_context, write_allure_context
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
 from conformance.target import shown_url
 from conformance.verdict import headline
@@ -81,15 +81,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Innermost: redacts before allure-pytest and junitxml read the report, attaches exchanges."""
     report = yield
     if VERDICTS in item.config.stash:
-        redact_report(item, report, call, item.config.stash[VERDICTS].redact)
+        target = item.config.stash[TARGET]
+        rerun = rerun_command(item.config, item) if report.failed or hasattr(report, "wasxfail") else ""
+        redact_report(item, report, call, item.config.stash[VERDICTS].redact, not target.embedded, rerun)
     client = item.config.stash.get(CLIENT, None)
     found = verdicts_in(call.excinfo.value) if call.excinfo is not None else []
     shown = next((verdict.exchange for verdict in found if verdict.exchange is not None), None)
     if report.when == "call" and client is not None and (report.failed or hasattr(report, "wasxfail")):
         redact = item.config.stash[VERDICTS].redact
-        exchanges = client.exchanges[-6:]
-        if shown is not None and shown not in exchanges:
-            exchanges = [shown, *exchanges[-5:]]  # a body obtained once, by an earlier test
+        violations = [str(v) for verdict in found for v in verdict.violations]
+        if violations:
+            allure.attach(
+                redact("\n".join(violations)), name="violations", attachment_type=allure.attachment_type.TEXT
+            )
+        # the exchange the verdict is on first (it may be a body an earlier test obtained), then
+        # the test's last others
+        exchanges = [e for e in client.exchanges[-6:] if e is not shown]
+        exchanges = [shown, *exchanges[-5:]] if shown is not None else exchanges
         for number, exchange in enumerate(exchanges, 1):
             allure.attach(
                 exchange.curl(redact), name=f"{number}. curl", attachment_type=allure.attachment_type.TEXT

@@ -41,6 +41,8 @@ from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shar
 from conformance.redaction import Redactor
 from conformance.target import Target, resolve, shown_url
 
+TOKEN_VARIABLES = ("CONFORMANCE_API_TOKEN", "CONFORMANCE_COMPARE_API_TOKEN")
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,7 +68,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     refuse_unsafe_distribution(config)
     config.stash[STARTED] = time.monotonic()
     config.stash[STARTED_AT] = datetime.now(UTC)
-    config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets))
+    # a remote target's token is the user's, in CONFORMANCE_API_TOKEN (or given as --api-token)
+    variables = {} if target.embedded else dict(zip(target.secrets, TOKEN_VARIABLES, strict=False))
+    config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets, variables))
     # one target shared by every worker: the controller (or the only process) learns each group's
     # status before any test and restores it after the last (pytest_sessionfinish); an unreachable
     # target is left to the api fixture, which says so once

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,3 +95,31 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     passed = line.startswith("PASSED")
     reporter.write_line(line, bold=True, green=passed, red=not passed)
+
+
+# options whose value the rerun command never repeats: secrets, and where this run wrote its files
+SECRET_OPTIONS = ("--api-token", "--compare-api-token")
+OUTPUT_OPTIONS = ("--junitxml", "--junit-xml", "--alluredir", "--verdicts-json", "--clean-alluredir")
+SELECTION_OPTIONS = ("-k", "--hypothesis-seed", "-x", "--exitfirst", "-n", "--numprocesses", "--dist")
+
+
+def rerun_command(config: pytest.Config, item: pytest.Item) -> str:
+    """The command that reproduces this test as this run ran it: the same options (secrets left
+    to the environment), the run's seed, and only this test; as ``./run conformance`` where that
+    is how the run started (CONFORMANCE_RUNNER)."""
+    args, kept, skip = list(config.invocation_params.args), [], False
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if skip:
+            skip = False
+            continue
+        if name in (*SECRET_OPTIONS, *OUTPUT_OPTIONS, *SELECTION_OPTIONS):
+            skip = "=" not in arg and name not in ("--clean-alluredir", "-x", "--exitfirst")
+            continue
+        if not arg.startswith("-") and (arg.split("::")[0].endswith(".py") or arg.rstrip("/") == "suites"):
+            continue  # a path: the selection is this test's
+        kept.append(arg)
+    runner = os.environ.get("CONFORMANCE_RUNNER") or "pytest suites"
+    name = item.nodeid.split("::")[-1]
+    command = [runner, *(shlex.quote(arg) for arg in kept), f"--hypothesis-seed={config.stash[SEED]}"]
+    return " ".join([*command, "-k", shlex.quote(name)])
