@@ -168,7 +168,8 @@ class Verdicts:
         usable = [a for a in attempts if a.not_exercised is None]
         for attempt in attempts:
             if attempt.not_exercised is not None:
-                self.note("not-exercised", attempt.group_id, f"{attempt.group_id}: {attempt.not_exercised}")
+                kind = NOT_EXERCISED_KIND.get(what, "not-exercised")
+                self.note(kind, attempt.group_id, f"{attempt.group_id}: {attempt.not_exercised}")
         if attempts and not usable:
             pytest.skip(
                 f"not exercised: no ad group could be brought to {what} ({attempts[0].not_exercised})"
@@ -294,15 +295,26 @@ def disagreements(
 # the run's notes that are no verdict, as the matrix shows them: kind -> heading
 NOTE_HEADINGS = {
     "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
+    "not-pausable": "Ad groups the state tests could not use (they cannot be paused; their 200 bodies were judged)",
+    "side-effects-unchecked": "Side-effect checks with nothing to check (BEH-REFUSAL-INERT)",
     "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
     "restored": "Ad groups restored to their status before the run",
 }
+# what a test needed of a group -> the kind of note a group that could not give it gets
+NOT_EXERCISED_KIND = {"a 200 unpause": "not-exercised", "paused": "not-pausable"}
 
 
-def note_sections(notes: list[dict]) -> list[tuple[str, list[str]]]:
+def note_sections(notes: list[dict], each_restore: bool = True) -> list[tuple[str, list[str]]]:
+    """The notes under their headings. ``each_restore`` False (the embedded mock, thrown away after
+    the run, unless a restore failed or -v): the restores as one line."""
     sections = []
     for kind, heading in NOTE_HEADINGS.items():
         lines = [note["text"] for note in notes if note["kind"] == kind]
+        if kind == "restored" and lines and not each_restore:
+            verified = sum(1 for line in lines if line.endswith("verified with GET)"))
+            lines = [
+                f"{len(lines)} ad groups restored to their status before the run ({verified} verified with GET)"
+            ]
         if lines:
             sections.append((heading, lines))
     return sections

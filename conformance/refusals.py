@@ -259,7 +259,7 @@ class Witness:
             (result.refused if is_refusal(exchange) else result.accepted).append((refusal, exchange))
         candidates = result.refused
         if not candidates:
-            result.not_exercised = "every one of these requests was accepted: none witnesses anything"
+            result.not_exercised = "the target accepted every one (the docs allow it): no refusal, so no side effect of one to check"
             return result
         if result.accepted:  # an accepted one may have activated the group: again, refused ones only
             answers = self._send([refusal for refusal, _ in candidates])

@@ -24,7 +24,7 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
     group_id = paused.group_id
     batches = [
         witness.check("requests the contract refuses", refusals.must_refuse(api, group_id, version)),
-        witness.check("inputs the target refused", refusals.may_refuse(api, group_id, version)),
+        witness.check("inputs the target may refuse", refusals.may_refuse(api, group_id, version)),
     ]
     api.side_effect_requests += witness.requests
     exercised = [batch for batch in batches if batch.not_exercised is None]
@@ -32,7 +32,7 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
         pytest.skip(f"not exercised: {batches[0].not_exercised}")
     for batch in batches:
         if batch.not_exercised is not None:
-            verdicts.note("not-exercised", group_id, f"{batch.batch}: {batch.not_exercised}")
+            verdicts.note("side-effects-unchecked", batch.batch, f"{batch.batch}: {batch.not_exercised}")
     found = []
     for batch in exercised:
         if not batch.suspects:

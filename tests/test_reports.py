@@ -294,3 +294,17 @@ def test_the_rerun_line_of_a_failure_reproduces_it(faulty_run, tmp_path):
     assert rerun.returncode == 1, rerun.stdout[-3000:]
     assert " 1 failed" in rerun.stdout or "\n1 failed" in rerun.stdout, rerun.stdout[-2000:]
     assert rerun.stdout.strip().splitlines()[-1].startswith("FAILED: MUST INV-CTR on 2026-06-20")
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_the_embedded_mocks_restore_is_one_line_unless_asked(tmp_path, verbose):
+    completed = run_conformance(tmp_path, "-k", "test_body_rule and INV-CTR", *(["-v"] if verbose else []))
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    per_group = [line for line in completed.stdout.splitlines() if line.startswith("restored: adgrp_")]
+    summary = [line for line in completed.stdout.splitlines() if "ad groups restored to their status" in line]
+    if verbose:
+        assert len(per_group) == 30
+        assert summary == []
+    else:
+        assert per_group == []
+        assert summary == ["30 ad groups restored to their status before the run (30 verified with GET)"]

@@ -344,7 +344,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                 terminalreporter.write_line(line)
             if len(drifted) > 50:
                 terminalreporter.write_line(f"… {len(drifted) - 50} more in reports/drift.md")
-    for heading, lines in note_sections(config.stash.get(NOTES, [])):
+    notes = config.stash.get(NOTES, [])
+    each_restore = (
+        target is None
+        or not target.embedded
+        or config.get_verbosity() > 0
+        or any(note["kind"] == "restore-failed" for note in notes)
+    )
+    for heading, lines in note_sections(notes, each_restore):
         terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)
         for line in lines:
             terminalreporter.write_line(line)
