@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import secrets
@@ -84,6 +85,13 @@ class Target:
         )
 
 
+def unknown_name(option: str, name: str, known: list[str], listing: str) -> str:
+    """A usage error that names the closest valid names, then every one."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"{option} {name!r} is unknown.{hint} Known ({listing} describes each): {', '.join(known)}"
+
+
 def resolve(config: pytest.Config) -> Target:
     """Options > environment > ini; raises UsageError before any request when something is off."""
     option = config.getoption
@@ -100,16 +108,14 @@ def resolve(config: pytest.Config) -> Target:
         from conformance.mock.faults import CATALOGUE
 
         if fault not in CATALOGUE:
-            raise pytest.UsageError(f"--mock-fault {fault!r} is not in the fault catalogue")
+            raise pytest.UsageError(unknown_name("--mock-fault", fault, list(CATALOGUE), "--list-faults"))
         if base_url:
             raise pytest.UsageError("--mock-fault selects the embedded mock: drop --base-url")
     profile = option("mock_profile")
     from conformance.mock.profiles import CATALOGUE as PROFILES
 
     if profile not in PROFILES:
-        raise pytest.UsageError(
-            f"--mock-profile {profile!r} is not a profile of the mock (known: {', '.join(PROFILES)})"
-        )
+        raise pytest.UsageError(unknown_name("--mock-profile", profile, list(PROFILES), "--list-profiles"))
     if base_url and profile != "default":
         raise pytest.UsageError("--mock-profile selects the embedded mock: drop --base-url")
     ids = option("ad_group_id") or _csv(os.environ.get("CONFORMANCE_AD_GROUP_IDS"))

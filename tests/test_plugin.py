@@ -44,3 +44,40 @@ def test_its_options_are_listed_by_help_outside_the_suites_too():
     )
     assert "--api-token" in completed.stdout
     assert "--mock-fault" in completed.stdout
+
+
+def pytest_run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_list_faults_and_list_profiles_name_every_entry_with_a_line_each_and_exit_0():
+    from conformance.mock.faults import CATALOGUE
+    from conformance.mock.profiles import CATALOGUE as PROFILES
+
+    completed = pytest_run("suites", "--list-faults", "--list-profiles")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    listed = {line.split()[0] for line in completed.stdout.splitlines() if line.startswith("  ")}
+    assert listed == set(CATALOGUE) | set(PROFILES)
+    assert "test session starts" not in completed.stdout, "nothing runs"
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "close"),
+    [("--mock-fault", "ctr-percent", "ctr-as-percent"), ("--mock-profile", "conflicts", "conflict")],
+)
+def test_an_unknown_name_is_a_usage_error_listing_the_valid_ones(option, name, close):
+    from conformance.mock.faults import CATALOGUE
+    from conformance.mock.profiles import CATALOGUE as PROFILES
+
+    completed = pytest_run("suites", f"{option}={name}")
+    assert completed.returncode == 4
+    known = CATALOGUE if option == "--mock-fault" else PROFILES
+    assert f"Did you mean {close}" in completed.stderr
+    assert all(other in completed.stderr for other in known)

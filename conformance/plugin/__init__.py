@@ -15,6 +15,8 @@ ini directory, ``suites`` by default): only then does it register its parts, eac
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conformance.plugin import options
@@ -49,3 +51,32 @@ def pytest_configure(config: pytest.Config) -> None:
         ("session", session),
     ):
         config.pluginmanager.register(part, f"conformance.{name}")
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--list-faults and --list-profiles: the names --mock-fault and --mock-profile take, each with
+    one line of what it is; then exit, as --fixtures does."""
+    if not (config.getoption("list_faults") or config.getoption("list_profiles")):
+        return None
+    lines = []
+    if config.getoption("list_faults"):
+        from conformance.mock.faults import CATALOGUE
+
+        lines.append(f"faults (--mock-fault NAME): {len(CATALOGUE)}")
+        width = max(map(len, CATALOGUE))
+        lines += [f"  {f.name:<{width}}  {f.description} [{', '.join(f.rules)}]" for f in CATALOGUE.values()]
+    if config.getoption("list_profiles"):
+        from conformance.mock.profiles import CATALOGUE as PROFILES
+
+        lines.append(f"correct variants (--mock-profile NAME): {len(PROFILES)}")
+        width = max(map(len, PROFILES))
+        lines += [f"  {p.name:<{width}}  {first_sentence(p.reading)}" for p in PROFILES.values()]
+    print("\n".join(lines))
+    return 0
+
+
+def first_sentence(text: str) -> str:
+    """A description's first sentence (up to a full stop or colon), on one line."""
+    flat = " ".join(text.split())
+    match = re.match(r"(.+?[.:])(?:\s|$)", flat)
+    return match.group(1).rstrip(":") if match else flat

@@ -134,6 +134,16 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--mock-seed", type=int, default=0, help="dataset seed of the embedded mock")
     group.addoption(
+        "--list-faults",
+        action="store_true",
+        help="print the mock's fault catalogue (name, what it breaks, the rules that catch it) and exit",
+    )
+    group.addoption(
+        "--list-profiles",
+        action="store_true",
+        help="print the mock's correct variants (name, the reading of the docs it embodies) and exit",
+    )
+    group.addoption(
         "--mock-fault",
         default=None,
         help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",
