@@ -297,6 +297,9 @@ NOTE_HEADINGS = {
     "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
     "not-pausable": "Ad groups the state tests could not use (they cannot be paused; their 200 bodies were judged)",
     "side-effects-unchecked": "Side-effect checks with nothing to check (BEH-REFUSAL-INERT)",
+    "waiver-expired": "EXPIRED WAIVERS: they waive nothing and fail the run; renew or remove them",
+    "waiver-used": "Waived failures (accepted until the date given, not passed)",
+    "waiver-unused": "Unused waivers (nothing they cover failed: remove them?)",
     "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
     "restored": "Ad groups restored to their status before the run",
 }

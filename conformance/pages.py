@@ -17,6 +17,7 @@ STYLE = (
     "body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
     "table{border-collapse:collapse}.verdict{font-size:18px;font-weight:bold;padding:10px 14px;margin:0 0 6px}"
     ".verdict.passed{background:#c8e6c9}.verdict.failed{background:#ffcdd2}.verdict.error{background:#d1c4e9}"
+    ".verdict.waived{background:#bbdefb}"
     ".run{color:#555;margin:0 0 1em}small{color:#555}"
 )
 

@@ -169,6 +169,7 @@ def matrix_html(
         "passed": "#c8e6c9",
         "failed": "#ffcdd2",
         "advisory": "#fff3c4",
+        "waived": "#bbdefb",
         "not exercised": "#eeeeee",
         "suite error": "#d1c4e9",
         "n/a": "#fff",
@@ -178,7 +179,7 @@ def matrix_html(
         state = mark.split(" (")[0]
         text = html.escape(mark)
         reason = why.get((rule_id, version))
-        if reason is not None and state in ("failed", "advisory"):
+        if reason is not None and state in ("failed", "advisory", "waived"):
             test_id = (test_ids or {}).get(reason["test"].split("::")[-1])
             if test_id:
                 text = f"<a href='index.html#/{test_id}'>{text}</a>"
@@ -194,7 +195,7 @@ def matrix_html(
             f"<td>{html.escape(rule.text)}</td></tr>"
         )
     strip = verdict.strip(cells)
-    states = ("passed", "failed", "advisory", "not exercised", "suite error")
+    states = ("passed", "failed", "waived", "advisory", "not exercised", "suite error")
     strip_rows = "".join(
         f"<tr><th>{version}</th>"
         + "".join(

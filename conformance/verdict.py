@@ -7,6 +7,7 @@ from conformance import rules
 
 CELL = {
     "failed": "failed",
+    "waived": "waived",
     "advisory": "advisory",
     "passed": "passed",
     "suite error": "suite error",
@@ -15,12 +16,13 @@ CELL = {
 
 
 def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
-    """rule -> version -> passed | failed | advisory | None (not exercised)."""
+    """rule -> version -> passed | failed | waived | advisory | suite error | None (not exercised)."""
     catalogue = rules.catalogue()
     versions = sorted({v for rule in catalogue.values() for v in rule.versions})
     cells: dict[str, dict[str, str | None]] = {rule_id: dict.fromkeys(versions) for rule_id in catalogue}
     # a suite error judged nothing: it shows only where no test gave the rule a verdict
-    rank = {None: 0, "suite error": 0.5, "passed": 1, "advisory": 2, "failed": 3}
+    # a waived failure is still a MUST rule broken: above an advisory, below a failure not waived
+    rank = {None: 0, "suite error": 0.5, "passed": 1, "advisory": 2, "waived": 2.5, "failed": 3}
     for outcome in verdicts.get("outcomes", []):
         if outcome["when"] != "call" or outcome["outcome"] == "skipped":
             continue
@@ -33,7 +35,7 @@ def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
                         )
             continue
         broken = set(outcome["rules"])
-        bad = "advisory" if outcome["outcome"] == "xfailed" else "failed"
+        bad = {"xfailed": "advisory", "waived": "waived"}.get(outcome["outcome"], "failed")
         applies = [outcome["version"]] if outcome["version"] in versions else versions
         for rule_id in set(outcome["declared"]) | broken:
             # the rules a failure names are broken; a failing test that names none broke its own rule
@@ -78,7 +80,9 @@ def headline(verdicts: dict) -> str:
             (f"{catalogue[rule_id].level} {rule_id}", versions) for rule_id, versions in found if versions
         ]
 
-    failed, advisory = where("failed"), where("advisory")
+    failed, waived, advisory = where("failed"), where("waived"), where("advisory")
+    expired = [note["text"] for note in verdicts.get("notes", []) if note["kind"] == "waiver-expired"]
+    unused = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "waiver-unused")
     calls = [o for o in verdicts.get("outcomes", []) if o["when"] == "call"]
     errors = sum(1 for o in verdicts.get("outcomes", []) if o["outcome"] == "suite-error")
     unrestored = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "restore-failed")
@@ -90,14 +94,19 @@ def headline(verdicts: dict) -> str:
         parts.append(
             f"SUITE ERROR: {errors} test(s) raised inside the suite, not a verdict on the target (exit 3)"
         )
+    if expired:
+        parts.append(f"EXPIRED WAIVER{'S' if len(expired) > 1 else ''}: {'; '.join(expired[:2])}")
     if failed:
         parts.append(f"FAILED: {_listed(failed)}")
+    if waived:
+        parts.append(f"WAIVED (accepted, not passed): {_listed(waived)}")
     if not parts:
         versions = sorted({v for row in cells.values() for v in row})
         if not calls:
             return "NOTHING JUDGED: no test ran"
         parts.append(f"PASSED: no MUST rule broken on {', '.join(versions)} ({len(calls)} tests)")
-    return "; ".join(parts) + advisories
+    unused_waivers = f"; {unused} waiver(s) unused" if unused else ""
+    return "; ".join(parts) + advisories + unused_waivers
 
 
 def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
@@ -105,7 +114,7 @@ def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
     versions = sorted({v for rule in rules.catalogue().values() for v in rule.versions})
     found: dict[tuple[str, str], dict[str, str]] = {}
     for outcome in verdicts.get("outcomes", []):
-        if outcome["when"] != "call" or outcome["outcome"] not in ("failed", "xfailed"):
+        if outcome["when"] != "call" or outcome["outcome"] not in ("failed", "xfailed", "waived"):
             continue
         for rule_id, first in outcome.get("first", {}).items():
             for version in [outcome["version"]] if outcome["version"] in versions else versions:

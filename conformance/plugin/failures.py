@@ -49,6 +49,12 @@ def redact_report(
         error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
 
 
+def version_of(item: pytest.Item) -> str | None:
+    """The version a test judges (its 'version' parameter); None for a test of every version."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("version") if callspec is not None else None
+
+
 def leaves(error: BaseException) -> list[BaseException]:
     """The exceptions inside an exception group (hypothesis reports several failures, or a flaky
     one, as a group), flattened; a plain exception is its own leaf."""

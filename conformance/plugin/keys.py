@@ -27,3 +27,4 @@ PAUSE_FILE = pytest.StashKey[Path]()  # through which xdist workers share a Retr
 OUTCOMES = pytest.StashKey[list]()
 FINDINGS = pytest.StashKey[list]()
 NOTES = pytest.StashKey[list]()  # census, not exercised, restored: {"kind", "group", "text"}
+WAIVERS = pytest.StashKey[list]()  # waivers.Waiver, from --waivers (every process reads the file)

@@ -134,6 +134,13 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--mock-seed", type=int, default=0, help="dataset seed of the embedded mock")
     group.addoption(
+        "--waivers",
+        default=os.environ.get("CONFORMANCE_WAIVERS"),
+        metavar="FILE",
+        help="accepted failures (YAML: rule, version, optional ad_group, reason, expires): a failure they "
+        "cover is reported as waived; an expired waiver fails the run (env CONFORMANCE_WAIVERS)",
+    )
+    group.addoption(
         "--list-faults",
         action="store_true",
         help="print the mock's fault catalogue (name, what it breaks, the rules that catch it) and exit",

@@ -26,6 +26,7 @@ from conformance.plugin.failures import (
     redact_report,
     suite_error_line,
     verdicts_in,
+    version_of,
 )
 from conformance.plugin.keys import (
     CLIENT,
@@ -40,8 +41,10 @@ from conformance.plugin.keys import (
     STARTED,
     TARGET,
     VERDICTS,
+    WAIVERS,
 )
 from conformance.plugin.summary import HEADLINE, rerun_command, run_context, write_allure_context
+from conformance.plugin.waiving import note_waivers, waive
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
 from conformance.target import shown_url
 from conformance.verdict import headline
@@ -57,11 +60,6 @@ def rule_ids_of(item: pytest.Item) -> list[str]:
     if callspec is not None and "rule_id" in callspec.params:
         ids.append(callspec.params["rule_id"])
     return ids
-
-
-def version_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("version") if callspec is not None else None
 
 
 def say(config: pytest.Config, lines: list[str], red: bool = True) -> None:
@@ -80,6 +78,7 @@ def say(config: pytest.Config, lines: list[str], red: bool = True) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Innermost: redacts before allure-pytest and junitxml read the report, attaches exchanges."""
     report = yield
+    waive(item, report, call)
     if VERDICTS in item.config.stash:
         target = item.config.stash[TARGET]
         rerun = rerun_command(item.config, item) if report.failed or hasattr(report, "wasxfail") else ""
@@ -148,7 +147,9 @@ class OutcomeRecorder:
             report.conformance_outcome = {
                 "test": item.nodeid,
                 "when": report.when,
-                "outcome": "xfailed"
+                "outcome": "waived"
+                if getattr(report, "conformance_waived", None)
+                else "xfailed"
                 if hasattr(report, "wasxfail")
                 else SUITE_ERROR
                 if report.failed and conformance_test and raised_by_suite(call.excinfo.value)
@@ -170,6 +171,7 @@ class OutcomeRecorder:
                 "process": process_name(item.config),  # "main", or the xdist worker (gw0, gw1…)
                 "start": report.start,  # epoch seconds: comparable across xdist workers
                 "stop": report.stop,
+                "waived_by": getattr(report, "conformance_waived", []),
                 "declared": rule_ids_of(item)
                 + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
             }
@@ -231,6 +233,8 @@ def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
             exitstatus = EXIT_NOT_RESTORED
         elif any(o["outcome"] == SUITE_ERROR for o in config.stash.get(OUTCOMES, [])):
             exitstatus = EXIT_SUITE_ERROR
+        elif any(note["kind"] == "waiver-expired" for note in config.stash.get(NOTES, [])):
+            exitstatus = pytest.ExitCode.TESTS_FAILED  # an accepted failure's time is up
     session.exitstatus = exitstatus
     return int(exitstatus)
 
@@ -276,6 +280,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # notes made outside any test (the controller's census, the restore) reach no report
         config.stash.setdefault(NOTES, []).extend(verdicts.notes[recorder.notes_reported :])
         recorder.notes_reported = len(verdicts.notes)
+    note_waivers(config)
     exitstatus = final_exit_status(session, exitstatus)
     alluredir = config.getoption("allure_report_dir", None)
     if alluredir and TARGET in config.stash:
@@ -291,6 +296,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "coverage": config.stash.get(RUN_COVERAGE, {}),
         "compare": shown_url(target.compare_base_url) if target and target.compare_base_url else None,
         "drift": config.stash.get(RUN_DRIFT, None),
+        "waivers": [waiver.record() for waiver in config.stash.get(WAIVERS, [])],
     }
     if target is not None:
         run_verdicts["run"] = {**run_context(config), "headline": headline(run_verdicts)}

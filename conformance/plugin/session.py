@@ -16,7 +16,18 @@ from urllib.parse import urlsplit
 import hypothesis
 import pytest
 
-from conformance import __version__, census, coverage, drift, dry_run, engines, invariants, rules, state
+from conformance import (
+    __version__,
+    census,
+    coverage,
+    drift,
+    dry_run,
+    engines,
+    invariants,
+    rules,
+    state,
+    waivers,
+)
 from conformance.checks import Verdicts
 from conformance.http import ApiClient
 from conformance.plugin import options
@@ -35,6 +46,7 @@ from conformance.plugin.keys import (
     STARTED_AT,
     TARGET,
     VERDICTS,
+    WAIVERS,
 )
 from conformance.plugin.reporting import label, rule_ids_of, say
 from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shared_input, worker_count
@@ -71,6 +83,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # a remote target's token is the user's, in CONFORMANCE_API_TOKEN (or given as --api-token)
     variables = {} if target.embedded else dict(zip(target.secrets, TOKEN_VARIABLES, strict=False))
     config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets, variables))
+    path = config.getoption("waivers")
+    try:
+        config.stash[WAIVERS] = waivers.load(Path(path)) if path else []
+    except waivers.WaiverError as error:
+        raise pytest.UsageError(str(error)) from None
     # one target shared by every worker: the controller (or the only process) learns each group's
     # status before any test and restores it after the last (pytest_sessionfinish); an unreachable
     # target is left to the api fixture, which says so once

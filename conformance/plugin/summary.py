@@ -93,8 +93,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if line is None or reporter is None:
         return
-    passed = line.startswith("PASSED")
-    reporter.write_line(line, bold=True, green=passed, red=not passed)
+    passed, waived = line.startswith("PASSED"), line.startswith("WAIVED")
+    reporter.write_line(line, bold=True, green=passed, yellow=waived, red=not (passed or waived))
 
 
 # options whose value the rerun command never repeats: secrets, and where this run wrote its files
