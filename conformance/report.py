@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance import changelog, coverage, drift, pages, rules, verdict
+from conformance import badges, changelog, coverage, drift, pages, rules, verdict
 from conformance.checks import note_sections
 from conformance.verdict import CELL, matrix
 
@@ -34,6 +34,7 @@ MATRIX_MD = REPORTS / "conformance-matrix.md"
 COVERAGE_MD = REPORTS / "response-coverage.md"
 CHANGELOG_MD = REPORTS / "version-changelog.md"
 DRIFT_MD = REPORTS / "drift.md"
+BADGES = REPORTS / "badges"
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
 
@@ -195,7 +196,7 @@ def matrix_html(
             f"<td>{html.escape(rule.text)}</td></tr>"
         )
     strip = verdict.strip(cells)
-    states = ("passed", "failed", "waived", "advisory", "not exercised", "suite error")
+    states = verdict.STATES
     strip_rows = "".join(
         f"<tr><th>{version}</th>"
         + "".join(
@@ -289,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     CHANGELOG_MD.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
     run_drift, compare = verdicts.get("drift"), verdicts.get("compare")
     DRIFT_MD.write_text(drift.markdown(run_drift, compare), encoding="utf-8")
+    matrix_markdown = MATRIX_MD.read_text(encoding="utf-8")
+    for name, svg in badges.version_badges(verdicts).items():
+        BADGES.mkdir(exist_ok=True)
+        (BADGES / name).write_text(svg, encoding="utf-8")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
+            summary.write(badges.step_summary(verdicts, matrix_markdown))
     rendered = render_html()
     if rendered:
         extra_pages = {
@@ -299,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name, page in extra_pages.items():
             (HTML / name).write_text(pages.stamped(page, verdicts.get("run")), encoding="utf-8")
+        shutil.copytree(BADGES, HTML / "badges")  # published with the report (GitHub Pages)
         print(
             f"report: {HTML / 'index.html'} (and beside it {', '.join(extra_pages)}); "
             f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}, {DRIFT_MD.name}",

@@ -15,6 +15,9 @@ CELL = {
 }
 
 
+STATES = ("passed", "failed", "waived", "advisory", "not exercised", "suite error")  # as pages list them
+
+
 def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
     """rule -> version -> passed | failed | waived | advisory | suite error | None (not exercised)."""
     catalogue = rules.catalogue()
@@ -48,13 +51,10 @@ def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
 
 
 def strip(cells: dict[str, dict[str, str | None]]) -> dict[str, dict[str, int]]:
-    """Per version: how many rules passed, failed, were advisory, suite errors, not exercised."""
+    """Per version: how many rules passed, failed, were waived or advisory, suite errors, not exercised."""
     catalogue = rules.catalogue()
     versions = sorted({v for row in cells.values() for v in row})
-    counts = {
-        v: dict.fromkeys(("passed", "failed", "advisory", "suite error", "not exercised"), 0)
-        for v in versions
-    }
+    counts = {v: dict.fromkeys(STATES, 0) for v in versions}
     for rule_id, row in cells.items():
         for version, state in row.items():
             if version in catalogue[rule_id].versions:
@@ -120,3 +120,12 @@ def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
             for version in [outcome["version"]] if outcome["version"] in versions else versions:
                 found.setdefault((rule_id, version), {"test": outcome["test"], "first": first})
     return found
+
+
+def version_state(cells: dict[str, dict[str, str | None]], version: str) -> str:
+    """One word for a version, as its badge says it: the worst state of its rules."""
+    states = {row[version] for row in cells.values() if version in row}
+    for state in ("failed", "suite error", "waived", "advisory"):
+        if state in states:
+            return state
+    return "passed" if "passed" in states else "not exercised"

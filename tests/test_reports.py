@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import pytest
 
@@ -21,8 +22,10 @@ KNOWN_TOKEN = "tok-KNOWN-9f8e7d6c5b4a-secret"
 FAULTS = ["auth-raw-token", "auth-any-bearer", "ctr-as-percent", "frequency-drift"]
 
 
-def run_conformance(reports: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CONFORMANCE_REPORTS_DIR": str(reports)}
+def run_conformance(
+    reports: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CONFORMANCE_REPORTS_DIR": str(reports), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "conformance.report", "run", "--", "-p", "no:cacheprovider", *args],
         cwd=ROOT,
@@ -308,3 +311,29 @@ def test_the_embedded_mocks_restore_is_one_line_unless_asked(tmp_path, verbose):
     else:
         assert per_group == []
         assert summary == ["30 ad groups restored to their status before the run (30 verified with GET)"]
+
+
+def test_ci_gets_a_job_summary_and_a_badge_per_version(tmp_path):
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    github = {
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": "team/ads",
+        "GITHUB_RUN_ID": "42",
+    }
+    reports = tmp_path / "reports"
+    completed = run_conformance(reports, "--mock-fault=ctr-as-percent", "-k", "test_body_rule", env=github)
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## Conformance: FAILED: MUST INV-CTR on 2026-06-20\n"), "appended"
+    assert "| 2026-06-20 | " in text
+    assert "| INV-CTR | MUST | n/a | failed |" in text, "the matrix"
+    assert "https://github.example/team/ads/actions/runs/42" in text
+    for version, state in (("2025-01-01", "passed"), ("2026-06-20", "failed")):
+        svg = (reports / "badges" / f"conformance-{version}.svg").read_text()
+        root = ElementTree.fromstring(svg)
+        assert root.get("aria-label") == f"conformance {version}: {state}"
+        assert "href" not in svg, "a badge links and loads nothing"
+        if (reports / "html").exists():
+            assert (reports / "html" / "badges" / f"conformance-{version}.svg").read_text() == svg
