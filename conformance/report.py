@@ -220,6 +220,26 @@ def matrix_html(
     return pages.page("conformance-matrix.html", "Conformance matrix", body)
 
 
+def tidy_results(results: Path) -> None:
+    """What a reader of a test's page needs, not pytest's machinery: fixture set-ups and teardowns
+    that went well are dropped (a failing one stays), and a verdict's trace, the same text as its
+    message, is not shown twice."""
+    for path in results.glob("*-container.json"):
+        container = json.loads(path.read_text(encoding="utf-8"))
+        for phase in ("befores", "afters"):
+            container[phase] = [
+                f for f in container.get(phase, []) if f.get("status") in ("failed", "broken")
+            ]
+        path.write_text(json.dumps(container), encoding="utf-8")
+    for path in results.glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        details = result.get("statusDetails") or {}
+        trace, message = details.get("trace", ""), details.get("message", "")
+        if trace and trace.strip() and trace.strip() in message:
+            del details["trace"]
+            path.write_text(json.dumps(result), encoding="utf-8")
+
+
 def render_html() -> bool:
     """Render reports/html/ with the pinned Allure 3; False (with instructions) when impossible."""
     if not ALLURE.exists() and shutil.which("npm"):
@@ -240,6 +260,7 @@ def render_html() -> bool:
         return False
     if HTML.exists():
         shutil.rmtree(HTML)
+    tidy_results(RESULTS)
     completed = subprocess.run(
         [str(ALLURE), "generate", str(RESULTS), "--output", str(HTML)],
         cwd=ROOT,

@@ -337,3 +337,27 @@ def test_ci_gets_a_job_summary_and_a_badge_per_version(tmp_path):
         assert "href" not in svg, "a badge links and loads nothing"
         if (reports / "html").exists():
             assert (reports / "html" / "badges" / f"conformance-{version}.svg").read_text() == svg
+
+
+@pytest.mark.parametrize("faulty_run", ["ctr-as-percent"], indirect=True)
+def test_allure_pages_read_as_rules_and_show_a_failure_once(faulty_run):
+    _, reports, _ = faulty_run
+    if not (reports / "html").exists():
+        pytest.skip("the Allure generator is not installed: the results are not tidied for a report")
+    results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    names = [r["name"] for r in results]
+    assert len(set(names)) == len(names), "every title tells its test apart"
+    assert not [n for n in names if n.startswith("test_")], "titles are rule statements, not function ids"
+    assert (
+        "click_through_rate is in [0, 1] and equals clicks / impressions (0 with no impressions) (INV-CTR, 2026-06-20)"
+        in names
+    )
+    failed = [r for r in results if r["status"] == "failed"]
+    assert len(failed) == 2
+    for result in failed:
+        assert [label["value"] for label in result["labels"] if label["name"] == "story"] == ["INV-CTR"]
+        assert "trace" not in result["statusDetails"], "the verdict once, not as message and trace"
+        assert result["attachments"][0]["name"] == "violations"
+    for path in (reports / "allure-results").glob("*-container.json"):
+        container = json.loads(path.read_text())
+        assert container["befores"] == container["afters"] == [], "fixtures that went well are not steps"

@@ -87,6 +87,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     found = verdicts_in(call.excinfo.value) if call.excinfo is not None else []
     shown = next((verdict.exchange for verdict in found if verdict.exchange is not None), None)
     if report.when == "call" and client is not None and (report.failed or hasattr(report, "wasxfail")):
+        story_is_the_broken_rule(item, sorted({v.rule for verdict in found for v in verdict.violations}))
         redact = item.config.stash[VERDICTS].redact
         violations = [str(v) for verdict in found for v in verdict.violations]
         if violations:
@@ -207,18 +208,57 @@ def label(item: pytest.Item) -> None:
     if ids:
         allure.dynamic.story(ids[0])
     allure.dynamic.tag(*dict.fromkeys([*ids, *(catalogue[rule_id].level for rule_id in ids)]))
-    allure.dynamic.description(
-        "\n\n".join(
-            f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
-            for rule in (catalogue[rule_id] for rule_id in ids)
-        )
-    )
     # the pages report.py writes beside index.html: which documented cases a body rule was judged
     # on, and what the version a versioning rule pins changed
     if any(rule_id.startswith(("SCHEMA-", "INV-")) for rule_id in ids):
         allure.dynamic.link("response-coverage.html", name="Response coverage: the branches the bodies hit")
     if any(rule_id.startswith("VER-") for rule_id in ids):
         allure.dynamic.link("version-changelog.html", name="Version changelog")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A conformance test's Allure title and description, set once allure-pytest's set-up has
+    named it by its function and described it by its docstring: the rule it is about as a
+    statement, and each rule it judges with its quote."""
+    ids = rule_ids_of(item)
+    if not ids or "api" not in getattr(item, "fixturenames", ()):
+        return
+    catalogue = rules.catalogue()
+    allure.dynamic.title(title_of(item, catalogue[ids[0]], version_of(item) or "all versions"))
+    allure.dynamic.description(
+        "\n\n".join(
+            f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
+            for rule in (catalogue[rule_id] for rule_id in ids)
+        )
+    )
+
+
+def title_of(item: pytest.Item, rule: rules.Rule, version: str) -> str:
+    """A test's Allure title: the rule it is about as a statement, on which version, and the case
+    (its other parameters) where it has one."""
+    callspec = getattr(item, "callspec", None)
+    case = [str(value) for name, value in (callspec.params.items() if callspec else []) if name != "version"]
+    case_text = f", case {'-'.join(case)}" if case and not all(value == rule.id for value in case) else ""
+    # several tests judge one rule: each says how, in words (a body rule's test is the rule itself)
+    how = (
+        item.originalname.removeprefix("test_").replace("_", " ")
+        if item.originalname != "test_body_rule"
+        else ""
+    )
+    return f"{rule.text.rstrip('.')} ({rule.id}, {version}{case_text})" + (f" · {how}" if how else "")
+
+
+def story_is_the_broken_rule(item: pytest.Item, broken: list[str]) -> None:
+    """A failing test's story becomes the rule it broke (at set-up it was the first it declared),
+    so the tree shows the failure under the rule that failed."""
+    listener = item.config.pluginmanager.get_plugin("allure_listener")
+    if not broken or listener is None or broken[0] == (rule_ids_of(item) or [None])[0]:
+        return
+    result = listener.allure_logger.get_test(listener._cache.get(item.nodeid))  # allure-pytest's own
+    if result is not None:
+        result.labels = [label for label in result.labels if label.name != "story"]
+        allure.dynamic.story(broken[0])
 
 
 def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
