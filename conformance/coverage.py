@@ -266,8 +266,14 @@ def markdown(coverage: dict[str, Any]) -> str:
 
 
 def html_page(coverage: dict[str, Any]) -> str:
-    parts = []
+    parts, bars = [], []
     for entry in report(coverage):
+        share = entry.exercised / len(entry.rows) if entry.rows else 0.0
+        bars.append(
+            f"<tr><th>{entry.version}</th><td style='width:320px'><div style='background:#eee;height:14px'>"
+            f"<div style='background:#2e7d32;height:14px;width:{share:.1%}'></div></div></td>"
+            f"<td>{entry.exercised}/{len(entry.rows)} branches ({share:.0%})</td></tr>"
+        )
         rows = "".join(
             f"<tr style='background:{'#c8e6c9' if count else '#ffcdd2'}'><td>{b.rule}</td>"
             f"<td>{html.escape(b.name)}</td><td>{count or 'never'}</td></tr>"
@@ -283,4 +289,5 @@ def html_page(coverage: dict[str, Any]) -> str:
         "<p>The documented branches of each version's 200 body, and how many of the run's 200 unpause bodies "
         "hit each. A branch never hit is a case the rule beside it was not judged on.</p>"
     )
-    return pages.page("response-coverage.html", "Response coverage", intro + "".join(parts))
+    summary = f"<table>{''.join(bars)}</table>"
+    return pages.page("response-coverage.html", "Response coverage", intro + summary + "".join(parts))
