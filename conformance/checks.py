@@ -295,7 +295,7 @@ def disagreements(
 # the run's notes that are no verdict, as the matrix shows them: kind -> heading
 NOTE_HEADINGS = {
     "not-exercised": "Ad groups not exercised (no 200 unpause could be had: neither passed nor failed)",
-    "not-pausable": "Ad groups the state tests could not use (they cannot be paused; their 200 bodies were judged)",
+    "not-pausable": "Ad groups the state tests could not use (they cannot be paused; judged on their 200 bodies only)",
     "side-effects-unchecked": "Side-effect checks with nothing to check (BEH-REFUSAL-INERT)",
     "waiver-expired": "EXPIRED WAIVERS: they waive nothing and fail the run; renew or remove them",
     "waiver-used": "Waived failures (accepted until the date given, not passed)",
@@ -311,8 +311,13 @@ def note_sections(notes: list[dict], each_restore: bool = True) -> list[tuple[st
     """The notes under their headings. ``each_restore`` False (the embedded mock, thrown away after
     the run, unless a restore failed or -v): the restores as one line."""
     sections = []
+    unexercised = {note["group"] for note in notes if note["kind"] == "not-exercised"}
     for kind, heading in NOTE_HEADINGS.items():
-        lines = [note["text"] for note in notes if note["kind"] == kind]
+        lines = [
+            note["text"]
+            for note in notes
+            if note["kind"] == kind and not (kind == "not-pausable" and note["group"] in unexercised)
+        ]
         if kind == "restored" and lines and not each_restore:
             verified = sum(1 for line in lines if line.endswith("verified with GET)"))
             lines = [
