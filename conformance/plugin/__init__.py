@@ -8,7 +8,8 @@ ini directory, ``suites`` by default): only then does it register its parts, eac
 - ``session``: the target, its client and embedded mock, census and restore, the fixtures;
 - ``xdist``: shards, the examples' worker, what the controller and workers hand each other;
 - ``reporting``: redaction, failure texts, Allure, outcomes, ``verdicts.json``, the terminal;
-- ``summary``: what the run was, for every artifact, and its verdict line, last in the terminal.
+- ``summary``: what the run was, for every artifact, and its verdict line, last in the terminal;
+- ``titles``: how a test reads in Allure (tree, title, description, a failure's story).
 
 ``-p no:conformance`` switches it off.
 """
@@ -41,12 +42,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not runs_the_suites(config):
         return
     options.register_profiles()
-    from conformance.plugin import reporting, session, summary, xdist
+    from conformance.plugin import reporting, session, summary, titles, xdist
 
     # registered now, their own pytest_configure runs at once (a historic hook), before hypothesis's
     for name, part in (
         ("reporting", reporting),
         ("summary", summary),
+        ("titles", titles),
         ("xdist", xdist),
         ("session", session),
     ):

@@ -49,6 +49,15 @@ def redact_report(
         error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
 
 
+def rule_ids_of(item: pytest.Item) -> list[str]:
+    """The rules a test declares (its rule markers), and the one it is parametrized by."""
+    ids = [rule for marker in item.iter_markers("rule") for rule in marker.args]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "rule_id" in callspec.params:
+        ids.append(callspec.params["rule_id"])
+    return ids
+
+
 def version_of(item: pytest.Item) -> str | None:
     """The version a test judges (its 'version' parameter); None for a test of every version."""
     callspec = getattr(item, "callspec", None)

@@ -1,0 +1,77 @@
+"""How a conformance test reads in Allure: its place in the tree (version, area, rule), its title
+(the rule as a statement), its description (each rule it judges, quoted), and a failing test's
+story (the rule it broke)."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+
+from conformance import rules
+from conformance.plugin.failures import rule_ids_of, version_of
+
+
+def label(item: pytest.Item) -> None:
+    """Allure grouping: epic = API version, feature = area, story = rule."""
+    catalogue = rules.catalogue()
+    ids = rule_ids_of(item)
+    version = version_of(item) or "all versions"
+    allure.dynamic.epic(f"API {version}")
+    # the first rule a test names is what it is about; the others are judged along the way
+    area = item.get_closest_marker("area")
+    allure.dynamic.feature(area.args[0] if area else catalogue[ids[0]].area if ids else "fuzz")
+    # one story per test, so every test is counted once in the tree; all its rules are tags
+    if ids:
+        allure.dynamic.story(ids[0])
+    allure.dynamic.tag(*dict.fromkeys([*ids, *(catalogue[rule_id].level for rule_id in ids)]))
+    # the pages report.py writes beside index.html: which documented cases a body rule was judged
+    # on, and what the version a versioning rule pins changed
+    if any(rule_id.startswith(("SCHEMA-", "INV-")) for rule_id in ids):
+        allure.dynamic.link("response-coverage.html", name="Response coverage: the branches the bodies hit")
+    if any(rule_id.startswith("VER-") for rule_id in ids):
+        allure.dynamic.link("version-changelog.html", name="Version changelog")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A conformance test's Allure title and description, set once allure-pytest's set-up has
+    named it by its function and described it by its docstring: the rule it is about as a
+    statement, and each rule it judges with its quote."""
+    ids = rule_ids_of(item)
+    if not ids or "api" not in getattr(item, "fixturenames", ()):
+        return
+    catalogue = rules.catalogue()
+    allure.dynamic.title(title_of(item, catalogue[ids[0]], version_of(item) or "all versions"))
+    allure.dynamic.description(
+        "\n\n".join(
+            f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
+            for rule in (catalogue[rule_id] for rule_id in ids)
+        )
+    )
+
+
+def title_of(item: pytest.Item, rule: rules.Rule, version: str) -> str:
+    """A test's Allure title: the rule it is about as a statement, on which version, and the case
+    (its other parameters) where it has one."""
+    callspec = getattr(item, "callspec", None)
+    case = [str(value) for name, value in (callspec.params.items() if callspec else []) if name != "version"]
+    case_text = f", case {'-'.join(case)}" if case and not all(value == rule.id for value in case) else ""
+    # several tests judge one rule: each says how, in words (a body rule's test is the rule itself)
+    how = (
+        item.originalname.removeprefix("test_").replace("_", " ")
+        if item.originalname != "test_body_rule"
+        else ""
+    )
+    return f"{rule.text.rstrip('.')} ({rule.id}, {version}{case_text})" + (f" · {how}" if how else "")
+
+
+def story_is_the_broken_rule(item: pytest.Item, broken: list[str]) -> None:
+    """A failing test's story becomes the rule it broke (at set-up it was the first it declared),
+    so the tree shows the failure under the rule that failed."""
+    listener = item.config.pluginmanager.get_plugin("allure_listener")
+    if not broken or listener is None or broken[0] == (rule_ids_of(item) or [None])[0]:
+        return
+    result = listener.allure_logger.get_test(listener._cache.get(item.nodeid))  # allure-pytest's own
+    if result is not None:
+        result.labels = [label for label in result.labels if label.name != "story"]
+        allure.dynamic.story(broken[0])
