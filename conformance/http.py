@@ -19,6 +19,7 @@ import httpcore  # noqa: F401  httpx imports it on its first client (~25 ms): at
 import httpx
 
 from conformance.redaction import Redactor, shell_header, shown_header
+from conformance.slots import SharedSlots
 from conformance.strict_json import duplicate_names, loads
 
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
@@ -161,6 +162,7 @@ class ApiClient:
         time_budget: float = 600.0,
         breaker: int = 3,
         shared_pause: Path | None = None,
+        slots: SharedSlots | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -184,6 +186,8 @@ class ApiClient:
         self.paused_until = 0.0  # a 429's Retry-After holds every request of the run until then
         # under xdist, the workers' clients share the pause through this file (epoch seconds)
         self.shared_pause = shared_pause
+        # under xdist against one target: the run's --concurrency, shared by the workers' requests
+        self.slots = slots
         self.waited = 0.0  # seconds spent waiting for the target (answers, Retry-After)
         self.deadline = time.monotonic() + time_budget
         self.time_budget = time_budget
@@ -267,23 +271,24 @@ class ApiClient:
         self.exchanges.append(exchange)
         with self.count_lock:
             self.counts[request_kind(method, url)] += 1
-        started = time.monotonic()
-        try:
-            response = self._send_once_more_if_dropped(request)
+        with self.slots.held() if self.slots is not None else contextlib.nullcontext():
+            started = time.monotonic()  # the target's time starts once the request may go out
             try:
-                exchange.status = response.status_code
-                exchange.response_headers = list(response.headers.items())
-                exchange.response_body = self._read_capped(response, started)
+                response = self._send_once_more_if_dropped(request)
+                try:
+                    exchange.status = response.status_code
+                    exchange.response_headers = list(response.headers.items())
+                    exchange.response_body = self._read_capped(response, started)
+                finally:
+                    response.close()
+            except httpx.LocalProtocolError:
+                raise  # the suite built an invalid request: an error in the suite, not in the target
+            except httpx.HTTPError as error:
+                exchange.error = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
             finally:
-                response.close()
-        except httpx.LocalProtocolError:
-            raise  # the suite built an invalid request: an error in the suite, not in the target
-        except httpx.HTTPError as error:
-            exchange.error = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
-        finally:
-            exchange.elapsed = time.monotonic() - started
-            with self.count_lock:
-                self.waited += exchange.elapsed
+                exchange.elapsed = time.monotonic() - started
+                with self.count_lock:
+                    self.waited += exchange.elapsed
         if exchange.error:
             self.consecutive_failures += 1
             self.last_failure = exchange.error

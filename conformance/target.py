@@ -68,8 +68,10 @@ class Target:
 
     def split_for_workers(self, workers: int) -> Target:
         """This target as one of ``workers`` xdist workers sees it when all of them share it.
-        --concurrency and --rate-limit are what the target takes from the whole run, so each
-        worker holds 1/N of them. The ad groups are split in two, alternately (a list sorted by kind
+        --concurrency and --rate-limit are what the target takes from the whole run: the workers
+        share the run's --concurrency as slots (conformance.slots: a worker may use all of them
+        while the others are idle, the target never sees more), and each holds 1/N of the rate
+        limit. The ad groups are split in two, alternately (a list sorted by kind
         gives each half some of each): the property-based tests, which run on every worker at
         once, unpause only the odd ones; the example tests, which run on one worker and pause
         groups to test unpause, use only the even ones. Otherwise a property
@@ -77,7 +79,6 @@ class Target:
         failed BEH-REFUSAL-INERT at -n 2)."""
         return replace(
             self,
-            concurrency=max(1, self.concurrency // workers),
             rate_limit=self.rate_limit / workers,
             ad_group_ids=self.ad_group_ids[0::2],
             compare_ad_group_ids=self.compare_ad_group_ids[0::2],

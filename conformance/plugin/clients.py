@@ -14,6 +14,7 @@ from conformance.checks import Verdicts
 from conformance.http import ApiClient
 from conformance.plugin.keys import COMPARE_CLIENT, COVERAGE, MIRROR, TARGET, VERDICTS
 from conformance.plugin.xdist import shared_input
+from conformance.slots import SharedSlots
 from conformance.target import Target
 
 
@@ -21,6 +22,7 @@ def make_client(
     target: Target, base_url: str, verdicts: Verdicts, config: pytest.Config, token: str | None = None
 ) -> ApiClient:
     shared = shared_input(config, "conformance_pause_file")
+    slots = shared_input(config, "conformance_slots" if token is None else "conformance_compare_slots")
     # against one shared target, N xdist workers each send at most 1/N of --rate-limit
     # (Target.split_for_workers), and share a 429's Retry-After through a file; each worker with
     # its own embedded mock has its own limits
@@ -33,6 +35,7 @@ def make_client(
         time_budget=target.time_budget,
         max_body=target.max_body,
         shared_pause=Path(shared) if shared and not target.embedded else None,
+        slots=SharedSlots(Path(slots["target"]), slots["count"]) if slots and not target.embedded else None,
     )
     if token is None:  # the target's client: the coverage is of the target's bodies
         client.observers.append(config.stash[COVERAGE].observe)

@@ -44,6 +44,13 @@ def pytest_configure_node(node) -> None:
         scratch = Path(tempfile.mkdtemp(prefix="conformance-"))
         config.stash[PAUSE_FILE] = scratch / "retry-after"
     node.workerinput["conformance_pause_file"] = str(config.stash[PAUSE_FILE])
+    # the run's --concurrency as slots every worker's requests take (one set per target)
+    scratch, concurrency = config.stash[PAUSE_FILE].parent, config.stash[TARGET].concurrency
+    node.workerinput["conformance_slots"] = {"target": str(scratch / "slots"), "count": concurrency}
+    node.workerinput["conformance_compare_slots"] = {
+        "target": str(scratch / "compare-slots"),
+        "count": concurrency,
+    }
     facts = config.stash.get(CENSUS_FACTS, None)
     if facts is not None:
         check = facts["calibration"]
