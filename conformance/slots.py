@@ -13,9 +13,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import itertools
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+
+class _Descriptors:
+    """One thread's open slot files, closed when the thread's locals go (a pool's threads end
+    with each fan-out): raw descriptors, as a file object left open would warn."""
+
+    def __init__(self, paths: list[Path]):
+        self.fds = [os.open(path, os.O_RDONLY) for path in paths]
+
+    def __del__(self):
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class SharedSlots:
@@ -27,30 +41,30 @@ class SharedSlots:
         self.local = threading.local()  # each thread's open files, closed with the thread
         self.turn = itertools.count()
 
-    def _files(self) -> list:
-        files = getattr(self.local, "files", None)
-        if files is None:
-            files = self.local.files = [open(path, "rb") for path in self.paths]  # noqa: SIM115
-        return files
+    def _fds(self) -> list[int]:
+        mine = getattr(self.local, "descriptors", None)
+        if mine is None:
+            mine = self.local.descriptors = _Descriptors(self.paths)
+        return mine.fds
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """One slot, for as long as the block runs (one request, sent and read)."""
-        files = self._files()
-        start = next(self.turn) % len(files)
-        order = files[start:] + files[:start]
+        fds = self._fds()
+        start = next(self.turn) % len(fds)
+        order = fds[start:] + fds[:start]
         taken = None
-        for handle in order:
+        for fd in order:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            taken = handle
+            taken = fd
             break
         if taken is None:  # every slot in use: wait for one, each waiter on its own turn's
             taken = order[0]
-            fcntl.flock(taken.fileno(), fcntl.LOCK_EX)
+            fcntl.flock(taken, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(taken.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(taken, fcntl.LOCK_UN)

@@ -3,14 +3,18 @@ over the workers while every worker's outcomes and findings reach the files the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from conformance.mock.dataset import build_dataset
+from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
 from conformance.target import Target
@@ -169,7 +173,7 @@ def test_xdist_against_a_shared_target_refuses_what_would_interfere(args, says):
     assert says in completed.stdout + completed.stderr
 
 
-def test_each_worker_holds_a_share_of_the_shared_target():
+def test_each_worker_holds_a_share_of_the_rate_limit_and_the_run_s_concurrency_as_shared_slots():
     target = Target(
         "http://127.0.0.1:9",
         "token",
@@ -186,7 +190,81 @@ def test_each_worker_holds_a_share_of_the_shared_target():
         compare_ad_group_ids=[f"c{i}" for i in range(5)],
     )
     mine = target.split_for_workers(2)
-    assert (mine.concurrency, mine.rate_limit) == (4, 5)
+    # the in-flight bound is the run's, shared by the workers (conformance.slots), not split
+    assert (mine.concurrency, mine.rate_limit) == (8, 5)
     assert (mine.ad_group_ids, mine.property_ids) == (["g0", "g2", "g4"], ["g1", "g3"])
     assert mine.compare_ad_group_ids == ["c0", "c2", "c4"]  # still paired with the example tests' groups
     assert target.property_ids == target.ad_group_ids  # one process: every group for every test
+
+
+SLOT_HOLDER = """
+import json, sys, threading, time
+from pathlib import Path
+from conformance.slots import SharedSlots
+
+slots, spans, lock = SharedSlots(Path(sys.argv[1]), int(sys.argv[2])), [], threading.Lock()
+
+def work():
+    for _ in range(5):
+        with slots.held():
+            began = time.time()
+            time.sleep(0.02)
+            with lock:
+                spans.append([began, time.time()])
+
+threads = [threading.Thread(target=work) for _ in range(6)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(spans))
+"""
+
+
+def test_shared_slots_bound_what_is_in_flight_across_processes_and_threads(tmp_path):
+    """Two processes of six threads each, three slots: never more than three held at once, and
+    the bound is reached (the slots are used, not serialised)."""
+    holders = [
+        subprocess.Popen(
+            [sys.executable, "-c", SLOT_HOLDER, str(tmp_path / "slots"), "3"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    spans = [span for holder in holders for span in json.loads(holder.communicate(timeout=60)[0])]
+    assert len(spans) == 2 * 6 * 5
+    events = sorted([(began, 1) for began, _ in spans] + [(ended, -1) for _, ended in spans])
+    held, most = 0, 0
+    for _, change in events:
+        held += change
+        most = max(most, held)
+    assert most == 3
+
+
+def most_in_flight(tmp_path, *args: str) -> int:
+    """The most requests a mock answering after 30 ms served at once, in a -n 2 run against it."""
+    mock = MockServer(TOKEN, profile=dataclasses.replace(DEFAULT, latency=0.03)).start()
+    try:
+        verdicts = run_suites(
+            tmp_path,
+            *[f"--base-url={mock.url}", f"--api-token={TOKEN}", "--concurrency=3"],
+            *[f"--ad-group-id={group.id}" for group in mock.api.dataset],
+            *["--api-version=2026-06-20", "--max-examples=40", "-n", "2", "--dist", "loadgroup", *args],
+        )
+    finally:
+        mock.stop()
+    assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
+    return mock.api.most_in_flight
+
+
+def test_xdist_workers_against_one_target_never_exceed_its_concurrency(tmp_path):
+    """The two workers share --concurrency: the bound holds, and is reached (outside the bursts of
+    the concurrency tests, below)."""
+    assert most_in_flight(tmp_path, "-k", "not test_concurrent_unpauses and not state_machine") == 3
+
+
+def test_a_concurrency_tests_burst_is_as_wide_as_asked_under_xdist_too(tmp_path):
+    """test_concurrent_unpauses sends its unpauses of one group at once, whatever --concurrency
+    (they are the test): under xdist they take no shared slot, so they are not queued behind it."""
+    assert most_in_flight(tmp_path, "-k", "test_concurrent_unpauses") >= 5

@@ -60,6 +60,7 @@ class MockApi:
         self.dataset = build_dataset(seed)
         self.stores: dict[str, Store] = {}
         self.requests = 0  # served, for benchmarks: GET /__stats
+        self.in_flight = self.most_in_flight = 0  # answered at once (its self-tests bound it)
 
     def store(self, mode: str) -> Store:
         if mode not in self.stores:
@@ -78,17 +79,22 @@ class MockApi:
             await json_response(200, {"requests": self.requests})(scope, receive, send)
             return
         self.requests += 1
-        profile = self.profile
-        if profile.latency:
-            await asyncio.sleep(profile.latency)
-        if profile.rate_limit_every and self.requests % profile.rate_limit_every == 0:
-            response = self.error_response(
-                429, "rate_limited", "Too many requests.", {"Retry-After": "1"}, Fault.NONE
-            )
-        else:
-            response = await self.handle(request)
-        self.transport(request, response)
-        await response(scope, receive, send)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            profile = self.profile
+            if profile.latency:
+                await asyncio.sleep(profile.latency)
+            if profile.rate_limit_every and self.requests % profile.rate_limit_every == 0:
+                response = self.error_response(
+                    429, "rate_limited", "Too many requests.", {"Retry-After": "1"}, Fault.NONE
+                )
+            else:
+                response = await self.handle(request)
+            self.transport(request, response)
+            await response(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
     def transport(self, request: Request, response: Response) -> None:
         """The profile's transport-level readings: headers, version echo, gzip, connection close."""
