@@ -143,7 +143,8 @@ def write_matrix(
 
 
 def allure_test_ids() -> dict[str, str]:
-    """Test name -> its page's id in the rendered Allure report (its own ids, not the results')."""
+    """Test title -> its page's id in the rendered Allure report (its own ids, not the results');
+    the titles are unique in a run (plugin/titles.py)."""
     path = HTML / "test-results.json"
     if not path.exists():
         return {}
@@ -181,7 +182,7 @@ def matrix_html(
         text = html.escape(mark)
         reason = why.get((rule_id, version))
         if reason is not None and state in ("failed", "advisory", "waived"):
-            test_id = (test_ids or {}).get(reason["test"].split("::")[-1])
+            test_id = (test_ids or {}).get(reason["title"])
             if test_id:
                 text = f"<a href='index.html#/{test_id}'>{text}</a>"
             text += f"<br><small>{html.escape(reason['first'])}</small>"

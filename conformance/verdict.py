@@ -118,7 +118,10 @@ def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
             continue
         for rule_id, first in outcome.get("first", {}).items():
             for version in [outcome["version"]] if outcome["version"] in versions else versions:
-                found.setdefault((rule_id, version), {"test": outcome["test"], "first": first})
+                found.setdefault(
+                    (rule_id, version),
+                    {"test": outcome["test"], "title": outcome.get("title", ""), "first": first},
+                )
     return found
 
 

@@ -264,7 +264,10 @@ def test_a_failing_run_says_last_which_must_rule_broke_on_which_version(faulty_r
     )
     by_id = json.loads((reports / "html" / "test-results.json").read_text())["byId"]
     (link,) = {link for link in by_id if f"href='index.html#/{link}'" in matrix}
-    assert by_id[link]["name"] == "test_body_rule[2026-06-20-INV-CTR]"
+    assert by_id[link]["name"] == (
+        "click_through_rate is in [0, 1] and equals clicks / impressions (0 with no impressions) "
+        "(INV-CTR, 2026-06-20)"
+    ), "the cell links the body rule's test, found by its title"
     assert "click_through_rate=" in matrix, "the failed cell shows its first violation"
     for page in ("response-coverage.html", "version-changelog.html", "drift.html"):
         assert "FAILED: MUST INV-CTR on 2026-06-20" in (reports / "html" / page).read_text(), page

@@ -45,7 +45,7 @@ from conformance.plugin.keys import (
     WAIVERS,
 )
 from conformance.plugin.summary import HEADLINE, rerun_command, run_context, write_allure_context
-from conformance.plugin.titles import story_is_the_broken_rule
+from conformance.plugin.titles import allure_title, story_is_the_broken_rule
 from conformance.plugin.waiving import note_waivers, waive
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
 from conformance.target import shown_url
@@ -141,6 +141,7 @@ class OutcomeRecorder:
             broken = sorted({v.rule for verdict in found for v in verdict.violations})
             report.conformance_outcome = {
                 "test": item.nodeid,
+                "title": allure_title(item) or item.name,  # its Allure page's, for the matrix's links
                 "when": report.when,
                 "outcome": "waived"
                 if getattr(report, "conformance_waived", None)

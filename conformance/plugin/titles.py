@@ -37,17 +37,26 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     """A conformance test's Allure title and description, set once allure-pytest's set-up has
     named it by its function and described it by its docstring: the rule it is about as a
     statement, and each rule it judges with its quote."""
-    ids = rule_ids_of(item)
-    if not ids or "api" not in getattr(item, "fixturenames", ()):
+    title = allure_title(item)
+    if title is None:
         return
     catalogue = rules.catalogue()
-    allure.dynamic.title(title_of(item, catalogue[ids[0]], version_of(item) or "all versions"))
+    allure.dynamic.title(title)
     allure.dynamic.description(
         "\n\n".join(
             f"**{rule.level} {rule.id}**: {rule.text}\n\n> {rule.quote}\n\n({rule.source})"
-            for rule in (catalogue[rule_id] for rule_id in ids)
+            for rule in (catalogue[rule_id] for rule_id in rule_ids_of(item))
         )
     )
+
+
+def allure_title(item: pytest.Item) -> str | None:
+    """The title a conformance test gets (None: allure-pytest's own, the test's name); the matrix
+    finds a test's Allure page by it."""
+    ids = rule_ids_of(item)
+    if not ids or "api" not in getattr(item, "fixturenames", ()):
+        return None
+    return title_of(item, rules.catalogue()[ids[0]], version_of(item) or "all versions")
 
 
 def title_of(item: pytest.Item, rule: rules.Rule, version: str) -> str:
