@@ -183,6 +183,10 @@ def violation(rule_id: str, message: str) -> rules.Violation:
     return rules.Violation(rule_id, message)
 
 
+# a test's user property (pytest's record_property): a rule it declares that it had nothing to judge
+# this time (ERR-ALLOW without a 405); verdicts.json lists it under the test's "not_judged"
+NOT_JUDGED = "not-judged"
+
 # json_violations() judges these on every exchange of every test, whatever rule the test names
 JUDGED_ON_EVERY_RESPONSE = ("ERR-JSON", "ERR-JSON-UNIQUE", "ERR-NO-5XX")
 

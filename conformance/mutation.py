@@ -7,7 +7,10 @@ reports/mutation.json (mutation-<profile>.json for another profile); exits 1 bel
 
 With ``--profile`` the mock serves every fault under that correct variant (e.g. ``conflict``):
 the clean run may show only the profile's own advisory findings, and a fault that is nothing but
-the profile's reading (its rules are among those findings) is not applicable there.
+the profile's reading (its rules are among those findings) is not applicable there. So is a
+fault whose rules the profile declares unjudgeable under its reading (no 405 to drop Allow from)
+when the run's verdicts show that no test judged them; a fault with some such rules is judged on
+the rest. A rule a test did judge must be caught, declared or not.
 """
 
 from __future__ import annotations
@@ -43,11 +46,17 @@ class Verdict:
     first_detection_requests: int | None = None
     first_detection_seconds: float | None = None
     allowed: list[str] = field(default_factory=list)  # the profile's own advisory rules
+    # expected rules that the profile declares its reading leaves nothing to judge on (no 405 to
+    # drop Allow from) and that, as this run's verdicts show, no test judged
+    unjudgeable: list[str] = field(default_factory=list)
 
     @property
     def applicable(self) -> bool:
-        """False for a fault that is only the profile's own reading (e.g. 409 under conflict)."""
-        return self.fault == "correct" or not set(self.expected) <= set(self.allowed)
+        """False for a fault that is only the profile's own reading (e.g. 409 under conflict), or
+        one whose every rule the profile leaves unjudgeable (no 405 to drop Allow from)."""
+        if self.fault == "correct":
+            return True
+        return not set(self.expected) <= set(self.allowed) and not set(self.expected) <= set(self.unjudgeable)
 
     @property
     def detected(self) -> bool:
@@ -58,8 +67,9 @@ class Verdict:
         if self.fault == "correct":
             return self.exit_code == 0 and set(self.caught) <= set(self.allowed)
         catalogue = rules.catalogue()
-        must = any(catalogue[rule].blocking for rule in self.expected)
-        return set(self.expected) <= set(self.caught) and self.exit_code in ((1, 6) if must else (0, 1, 6))
+        must = any(catalogue[rule].blocking for rule in set(self.expected) - set(self.unjudgeable))
+        judgeable = set(self.expected) - set(self.unjudgeable)
+        return judgeable <= set(self.caught) and self.exit_code in ((1, 6) if must else (0, 1, 6))
 
     @property
     def advisory_only(self) -> bool:
@@ -117,6 +127,12 @@ def run_suites(fault: str | None, extra: list[str], profile: str = "default") ->
             caught |= set(outcome["rules"])
             first = first or outcome
     caught |= {finding["rule"] for finding in data["findings"]}
+    judged = {
+        rule
+        for outcome in data["outcomes"]
+        for rule in outcome["declared"]
+        if rule not in outcome.get("not_judged", [])
+    }
     name = fault or "correct"
     expected = list(CATALOGUE[fault].rules) if fault else []
     return Verdict(
@@ -130,6 +146,7 @@ def run_suites(fault: str | None, extra: list[str], profile: str = "default") ->
         first_detection_requests=first.get("requests_so_far") if first else None,
         first_detection_seconds=first.get("seconds_so_far") if first else None,
         allowed=sorted(profiles.CATALOGUE[profile].advisory),
+        unjudgeable=sorted(set(expected) & set(profiles.CATALOGUE[profile].unjudgeable) - judged),
     )
 
 
@@ -138,7 +155,8 @@ def evaluate(
 ) -> list[Verdict]:
     """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time."""
     with ThreadPoolExecutor(jobs) as pool:
-        return list(pool.map(lambda fault: run_suites(fault, extra or [], profile), faults))
+        verdicts = list(pool.map(lambda fault: run_suites(fault, extra or [], profile), faults))
+    return verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,12 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     advisory_only = [v.fault for v in mutants if v.advisory_only and v.applicable]
     not_applicable = [v.fault for v in mutants if not v.applicable]
+    narrowed = [f"{v.fault} ({', '.join(v.unjudgeable)})" for v in mutants if v.applicable and v.unjudgeable]
     print(
         f"caught only by SHOULD rules (advisory findings, the run still passes): {', '.join(advisory_only) or '-'}"
     )
     if not_applicable:
         print(
-            f"not applicable under profile {args.profile} (the profile's own reading): {', '.join(not_applicable)}"
+            f"not applicable under profile {args.profile} (the profile's own reading, or rules its reading "
+            f"leaves nothing to judge on, and no test judged): {', '.join(not_applicable)}"
+        )
+    if narrowed:
+        print(
+            f"judged on the rest of their rules (no test judged these: the profile leaves nothing to judge them on): {', '.join(narrowed)}"
         )
     print(
         f"profile {args.profile}: clean mock passes: {'yes' if clean.detected else 'NO'}; mutation score "
@@ -188,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 "clean_passes": clean.detected,
                 "advisory_only": advisory_only,
                 "not_applicable": not_applicable,
+                "unjudgeable": {v.fault: v.unjudgeable for v in mutants if v.unjudgeable},
                 "verdicts": [
                     asdict(v) | {"detected": v.detected, "applicable": v.applicable} for v in verdicts
                 ],

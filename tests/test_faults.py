@@ -15,6 +15,7 @@ import pytest
 
 from conformance import invariants, mutation, rules, schemas
 from conformance.invariants import instant
+from conformance.mock import profiles
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
 
@@ -199,3 +200,26 @@ def test_only_the_conflict_reading_itself_is_not_applicable_under_conflict():
     (verdict,) = mutation.evaluate(["second-unpause-409"], profile="conflict")
     assert not verdict.applicable
     assert [f for f in CATALOGUE if set(CATALOGUE[f].rules) <= {"BEH-IDEMPOTENT"}] == ["second-unpause-409"]
+
+
+def test_every_profile_names_real_rules_for_what_it_excuses():
+    catalogue = rules.catalogue()
+    for profile in profiles.PROFILES:
+        unknown = (set(profile.advisory) | set(profile.unjudgeable)) - set(catalogue)
+        assert not unknown, f"{profile.name}: not in schemas/rules.yaml: {unknown}"
+
+
+def test_a_rule_excused_by_its_profile_counts_only_where_no_test_judged_it():
+    """405-without-allow under strict-requests (no 405 at all): not applicable, as the run shows no
+    test judged ERR-ALLOW. Under the default mock, where 405s come, the same fault is caught, and
+    without the profile's declaration nothing is excused, whatever the run judged."""
+    (strict,) = mutation.evaluate(["405-without-allow"], profile="strict-requests")
+    assert strict.unjudgeable == ["ERR-ALLOW"]
+    assert not strict.applicable
+    (default,) = mutation.evaluate(["405-without-allow"])
+    assert default.unjudgeable == []
+    assert default.applicable
+    assert default.detected, default
+    (rejected,) = mutation.evaluate(["rejected-activated"], profile="strict-requests")
+    assert rejected.unjudgeable == []  # strict-requests has a read endpoint: BEH-REJECTED-STAYS is judged
+    assert rejected.detected, rejected

@@ -56,6 +56,9 @@ class Profile:
     stamp_every_call: bool = False  # a successful pause or unpause stamps updated_at, changed or not
     error_content_type: str = "application/json"  # the media type of error bodies
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
+    # rule -> why this reading leaves a black-box suite nothing to judge it on (the mutation score
+    # excuses a fault of such a rule only where the run's verdicts show no test judged it)
+    unjudgeable: dict[str, str] = field(default_factory=dict)
 
     def render(self, body: dict, version: str) -> dict:
         return self.body(body, version) if self.body else body
@@ -199,6 +202,10 @@ PROFILES = [
         "document unpause alone, and RFC 3339 makes fractions of a second optional.",
         read_endpoint=False,
         body=_whole_seconds,
+        unjudgeable={
+            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group: "
+            "one it wrongly activated looks like one that was active, and the user declared none"
+        },
     ),
     Profile(
         "problem-json-errors",
@@ -280,6 +287,9 @@ PROFILES = [
         "A request body or a query string on unpause is rejected with 400, a malformed id gets 400, "
         "and other methods get 404 (no such route): the pages define none of these, and each is a 4xx.",
         strict_requests=True,
+        unjudgeable={
+            "ERR-ALLOW": "no method gets 405 (every other one is 404, no such route): no Allow to judge"
+        },
     ),
 ]
 

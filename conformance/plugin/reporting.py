@@ -15,6 +15,7 @@ import pytest
 from conformance import coverage, drift
 from conformance.checks import (
     JUDGED_ON_EVERY_RESPONSE,
+    NOT_JUDGED,
     note_sections,
 )
 from conformance.http import ApiClient
@@ -139,6 +140,9 @@ class OutcomeRecorder:
             # hypothesis may group several failures (distinct bugs, or a flaky one): every rule of each
             found = verdicts_in(call.excinfo.value) if call.excinfo is not None else []
             broken = sorted({v.rule for verdict in found for v in verdict.violations})
+            declared = rule_ids_of(item) + (
+                list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []
+            )
             report.conformance_outcome = {
                 "test": item.nodeid,
                 "title": allure_title(item) or item.name,  # its Allure page's, for the matrix's links
@@ -168,8 +172,11 @@ class OutcomeRecorder:
                 "start": report.start,  # epoch seconds: comparable across xdist workers
                 "stop": report.stop,
                 "waived_by": getattr(report, "conformance_waived", []),
-                "declared": rule_ids_of(item)
-                + (list(JUDGED_ON_EVERY_RESPONSE) if "api" in getattr(item, "fixturenames", ()) else []),
+                "declared": declared,
+                # a skipped test judged none of its rules; a passing one may say it had none to judge
+                "not_judged": declared
+                if report.skipped
+                else [value for name, value in report.user_properties if name == NOT_JUDGED],
             }
         return report
 
