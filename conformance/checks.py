@@ -8,6 +8,7 @@ recorded as advisory findings (they fail only with --strict).
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import threading
 from collections.abc import Iterable
@@ -117,6 +118,15 @@ class Verdicts:
         self.notes: list[dict[str, str]] = []  # census, not exercised, restored: one each
         self.lock = threading.Lock()
         self.cases_of_one_test = False  # set by deferring(): advisory findings wait for the test's end
+        self.deferred: list[rules.Violation] = []  # what this object deferred since deferring() began
+
+    def view(self) -> Verdicts:
+        """The same findings, notes and lock, with a deferral of its own: for a test that runs
+        beside the others (a property-based test run ahead), so that its deferring() neither holds
+        back another test's findings nor ends with them."""
+        twin = copy.copy(self)
+        twin.cases_of_one_test, twin.deferred = False, []
+        return twin
 
     def note(self, kind: str, group_id: str, text: str) -> None:
         """A fact of the run that is no verdict (a group not exercised, a restore): the first of each
@@ -143,6 +153,8 @@ class Verdicts:
             curl = exchange.curl(self.redact) if exchange else ""
             with self.lock:
                 self.findings += [Finding(v.rule, version, self.redact(v.message), curl, v) for v in advisory]
+                if self.cases_of_one_test:
+                    self.deferred += advisory
         if blocking:
             raise RuleFailure(blocking, exchange, self.redact, context)
         if advisory and not self.cases_of_one_test:
@@ -153,12 +165,12 @@ class Verdicts:
         """Around a test of many cases (property-based, state machines): a SHOULD finding on one
         case is recorded and the cases go on; the test ends as an AdvisoryFinding of them all.
         A MUST failure (or any SHOULD one under --strict) still fails the case at once."""
-        since, self.cases_of_one_test = len(self.findings), True
+        self.deferred, self.cases_of_one_test = [], True
         try:
             yield
         finally:
             self.cases_of_one_test = False
-        found = [f.violation for f in self.findings[since:] if f.violation is not None]
+        found = list(self.deferred)
         if found:
             raise AdvisoryFinding(found, None, self.redact)
 

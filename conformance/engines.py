@@ -173,9 +173,10 @@ class Memory:
       step not seen failing passes unsent, so hypothesis shrinks to the shortest sequence among
       those seen failing (on memory alone: a step costs no request there)."""
 
-    def __init__(self, shrink_time: float, stateful: bool = False):
+    def __init__(self, shrink_time: float, stateful: bool = False, stop: threading.Event | None = None):
         self.shrink_time = shrink_time
         self.stateful = stateful
+        self.stop = stop  # once set, every engine of the run ends before its next input (the run is over)
         self.outcomes: dict[Hashable, BaseException | None] = {}
         self.first_failure: float | None = None
         self.failing_thread: int | None = None
@@ -192,7 +193,7 @@ class Memory:
         where they were raised, and two lines would be two bugs to shrink."""
         with self.lock:
             known, failure = key in self.outcomes, self.outcomes.get(key)
-            if self.failing_thread not in (None, threading.get_ident()):
+            if self.failing_thread not in (None, threading.get_ident()) or (self.stop and self.stop.is_set()):
                 raise EngineDone(None)
             capped = self.capped
             if capped and not known:
@@ -292,7 +293,9 @@ def fan_out(
     if concurrency <= 1 or len(items) <= 1:
         outcomes = [_caught(function, item) for item in items]
     else:
-        with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix="engine") as pool:
+        # named after the thread that fans out, so a request's thread tells which run sent it
+        prefix = f"{threading.current_thread().name}-engine"
+        with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix=prefix) as pool:
             outcomes = list(pool.map(lambda item: _caught(function, item), items))
     return [result for result, _ in outcomes], choose([error for _, error in outcomes])
 

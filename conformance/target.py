@@ -57,6 +57,9 @@ class Target:
     dry_run: bool = False  # print the state-changing requests the run would send, and send none
     # the groups the property-based tests send to; empty: all of them (see split_for_workers)
     property_ad_group_ids: list[str] = field(default_factory=list)
+    # against a remote target in one process, the property-based tests run beside the example
+    # tests (conformance.plugin.ahead); --no-overlap runs them in their turn
+    overlap: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -65,6 +68,12 @@ class Target:
     @property
     def property_ids(self) -> list[str]:
         return self.property_ad_group_ids or self.ad_group_ids
+
+    def split_for_overlap(self) -> Target:
+        """This target as one process sees it when its property-based tests run beside its example
+        tests (conformance.plugin.ahead): the two halves of split_for_workers, for the same reason,
+        and the whole rate limit (one process)."""
+        return self.split_for_workers(1)
 
     def split_for_workers(self, workers: int) -> Target:
         """This target as one of ``workers`` xdist workers sees it when all of them share it.
@@ -181,6 +190,7 @@ def resolve(config: pytest.Config) -> Target:
         compare_ad_group_ids=compare_ids,
         declared=declared,
         dry_run=option("dry_run"),
+        overlap=not option("no_overlap"),
     )
 
 

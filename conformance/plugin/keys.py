@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 TARGET = pytest.StashKey["Target"]()
+AHEAD = pytest.StashKey["Ahead"]()  # the property-based tests running beside the example tests
 VERDICTS = pytest.StashKey["Verdicts"]()
 SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey["ApiClient"]()

@@ -76,6 +76,12 @@ def add_options(parser: pytest.Parser) -> None:
         "repeatable: the census reads nothing for it and the restore puts it back to that",
     )
     group.addoption(
+        "--no-overlap",
+        action="store_true",
+        help="against --base-url in one process, run the property-based tests in their turn instead of "
+        "beside the example tests (each half of the ad groups for one side, as under xdist)",
+    )
+    group.addoption(
         "--dry-run",
         action="store_true",
         default=False,

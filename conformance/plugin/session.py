@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import shutil
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from conformance import (
 )
 from conformance.checks import Verdicts
 from conformance.http import ApiClient
-from conformance.plugin import options
+from conformance.plugin import ahead, options
 from conformance.plugin.clients import (
     attach_mirror,
     detach_mirror,
@@ -39,6 +40,7 @@ from conformance.plugin.clients import (
 from conformance.plugin.failures import rule_ids_of
 from conformance.plugin.groups import restore_groups, take_census
 from conformance.plugin.keys import (
+    AHEAD,
     BEFORE,
     CENSUS_FACTS,
     CLIENT,
@@ -218,9 +220,28 @@ def status_before(pytestconfig: pytest.Config, api: ApiClient) -> dict[str, str 
 
 @pytest.fixture
 def run_property(
-    pytestconfig: pytest.Config, target: Target, verdicts: Verdicts, property_shard: tuple[int, int]
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    target: Target,
+    verdicts: Verdicts,
+    property_shard: tuple[int, int],
 ):
-    """``run_property(body, **strategies)``: runs ``body`` under ``@given(**strategies)`` with the
+    """``run_property(body, **strategies)``: runs ``body`` under ``@given(**strategies)``
+    (property_runner), or, for a test that ran ahead (conformance.plugin.ahead), ends as that run did."""
+    ahead = pytestconfig.stash.get(AHEAD, None)
+    if ahead is not None and ahead.runs(request.node):
+        return ahead.replay(request.node)
+    return property_runner(pytestconfig, target, verdicts, property_shard)
+
+
+def property_runner(
+    config: pytest.Config,
+    target: Target,
+    verdicts: Verdicts,
+    property_shard: tuple[int, int] = (0, 1),
+    stop: threading.Event | None = None,
+):
+    """``run(body, **strategies)``: runs ``body`` under ``@given(**strategies)`` with the
     run's number of cases (--max-examples, else the profile's), with the suite's bounds:
 
     - Shards: under xdist (-n N) each property test is N items; within an item, ``--concurrency``
@@ -229,14 +250,15 @@ def run_property(
     - Each distinct input is sent once, shrinking is capped, a target error stops the test at once
       (engines.Memory).
     - A SHOULD finding on a case is recorded and the cases go on; the test ends as an advisory
-      finding (Verdicts.deferring). Under --strict it fails the case like a MUST."""
+      finding (Verdicts.deferring). Under --strict it fails the case like a MUST.
+    - ``stop`` set: each engine ends before its next input (a run ahead, at the session's end)."""
 
     def run(body, **strategies) -> None:
         index, count = property_shard
         total = target.max_examples or hypothesis.settings.default.max_examples
         mine = max(1, math.ceil(total / count))
         threads = max(1, min(target.concurrency, mine))
-        memory = engines.Memory(target.shrink_time)
+        memory = engines.Memory(target.shrink_time, stop=stop)
 
         def guarded():
             # a function per shard: hypothesis keeps state on the test function it is given
@@ -250,7 +272,7 @@ def run_property(
             cases = mine // threads + (1 if number < mine % threads else 0)
             test = hypothesis.settings(max_examples=max(1, cases))(test)
             if count > 1 or threads > 1:
-                test = hypothesis.seed(pytestconfig.stash[SEED] + index * threads + number)(test)
+                test = hypothesis.seed(config.stash[SEED] + index * threads + number)(test)
             test()
 
         with verdicts.deferring():
@@ -299,6 +321,7 @@ def _conformance_test(request: pytest.FixtureRequest, api: ApiClient) -> None:
     about(request.node)
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and the rest have chosen the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     catalogue = rules.catalogue()
     for item in items:
@@ -327,6 +350,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
+    if target is not None and ahead.wanted(target, worker_count(config)):
+        running_ahead = [item for item in items if ahead.is_property_test(item)]
+        if running_ahead and len(running_ahead) < len(items):
+            # the census (pytest_sessionstart) read every group; from here on each side has its half
+            config.stash[TARGET] = target.split_for_overlap()
+            config.stash[AHEAD] = ahead.Ahead(running_ahead)
+            items[:] = [item for item in items if not ahead.is_property_test(item)] + running_ahead
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    running = config.stash.get(AHEAD, None)
+    if running is None:
+        return []
+    target = config.stash[TARGET]
+    return [
+        f"{len(running.items)} property-based tests run ahead, beside the example tests: they unpause "
+        f"{len(target.property_ids)} ad groups, the example tests use the other {len(target.ad_group_ids)} "
+        "(--no-overlap runs them in their turn)"
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _property_tests_ahead(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> None:
+    """At the first test (after the census), the property-based tests start running ahead."""
+    running = pytestconfig.stash.get(AHEAD, None)
+    if running is not None:
+        running.start(
+            request,
+            lambda own, stop: property_runner(pytestconfig, pytestconfig.stash[TARGET], own, stop=stop),
+            pytestconfig.stash[VERDICTS],
+        )
 
 
 @pytest.hookimpl(tryfirst=True)  # before reporting's, which writes what the restore noted
@@ -335,6 +389,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     (its census was taken here, at pytest_sessionstart); each worker's embedded mock was restored
     at the api fixture's teardown."""
     config = session.config
+    if AHEAD in config.stash:
+        config.stash[AHEAD].finish()  # no property case in flight while the groups are put back
     if is_worker(config):
         return
     if PAUSE_FILE in config.stash:

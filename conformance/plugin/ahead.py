@@ -1,0 +1,125 @@
+"""Property-based tests run ahead, beside the example tests, in one process against a remote target.
+
+An example test waits on one round trip at a time (pause, then unpause, then read), so against a
+target 150 ms away most of the run's slots sit idle while it waits; the property-based tests keep
+every slot busy. Run in their turn, the two add up (1.65x the run's round-trip floor at 150 ms);
+run side by side, as the examples' and the property tests' xdist workers do, the property tests
+fill the slots the examples leave idle. So, against --base-url without xdist (and unless
+--no-overlap): the ad groups are split as for xdist (Target.split_for_overlap: the property tests
+unpause only the odd ones, the example tests pause and unpause only the even ones, so neither
+lands between the other's steps); at the first test a thread starts running the property-based
+tests' bodies, one after another, each with its own deferral of findings (Verdicts.view); their
+items are moved to the end of the run, and each item re-raises its body's outcome (a verdict, a
+skip, an error of the suite) as its own. Before the restore the thread is stopped and joined, so
+no property case is in flight while the groups are put back.
+
+Only tests whose every argument is a session fixture, a parameter, ``verdicts`` or
+``run_property`` run ahead; not with a second target (drift is filed under the running test's
+rule), a dry run, one ad group, or a concurrency of 1; and only when some other test runs too.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import pytest
+
+from conformance.target import Target
+
+THREAD_NAME = "conformance-ahead"  # its engines' threads are named after it (engines.fan_out)
+
+
+def is_property_test(item: pytest.Item) -> bool:
+    return "run_property" in getattr(item, "fixturenames", ())
+
+
+def wanted(target: Target, workers: int) -> bool:
+    """Whether this run's target and process allow the property tests to run ahead at all."""
+    return (
+        target.overlap
+        and not target.embedded
+        and workers == 1
+        and target.concurrency > 1
+        and len(target.ad_group_ids) >= 2
+        and not target.compare_base_url
+        and not target.dry_run
+    )
+
+
+class Ahead:
+    """The property-based tests' bodies, run in order in one thread; each item's outcome is a
+    Future its item waits on."""
+
+    def __init__(self, items: list[pytest.Item]):
+        self.items = items
+        self.outcomes: dict[str, Future] = {item.nodeid: Future() for item in items}
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def runs(self, item: pytest.Item) -> bool:
+        return item.nodeid in self.outcomes
+
+    def start(self, request: pytest.FixtureRequest, runner: Callable, verdicts) -> None:
+        """``runner(verdicts, stop)``: a run_property for one body (session.property_runner's)."""
+        calls = []
+        for item in self.items:
+            arguments = arguments_of(item, request, runner, verdicts, self.stop)
+            if arguments is None:  # needs a fixture of its own scope: it runs in its turn
+                del self.outcomes[item.nodeid]
+            else:
+                calls.append((item, arguments))
+        if calls:
+            self.thread = threading.Thread(target=self._run, args=(calls,), name=THREAD_NAME, daemon=True)
+            self.thread.start()
+
+    def _run(self, calls: list) -> None:
+        for item, arguments in calls:
+            outcome = self.outcomes[item.nodeid]
+            if self.stop.is_set():
+                outcome.cancel()
+                continue
+            try:
+                item.function(**arguments)
+            except BaseException as error:  # a verdict, a skip, an error of the suite: the item's
+                outcome.set_exception(error)
+            else:
+                outcome.set_result(None)
+
+    def replay(self, item: pytest.Item) -> Callable:
+        """The item's run_property: ignores the body it is given (the same body ran ahead) and
+        ends as that run ended."""
+
+        def run(body, **strategies) -> None:
+            self.outcomes[item.nodeid].result()
+
+        return run
+
+    def finish(self) -> None:
+        """Stops the engines before their next input and waits for the thread to end."""
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+def arguments_of(item: pytest.Item, request: pytest.FixtureRequest, runner: Callable, verdicts, stop):
+    """The item's arguments as a session-scoped fixture can give them, or None."""
+    params = getattr(item, "callspec", None)
+    params = params.params if params is not None else {}
+    own = verdicts.view()
+    arguments = {}
+    for name in inspect.signature(item.function).parameters:
+        if name in params:
+            arguments[name] = params[name]
+        elif name == "verdicts":
+            arguments[name] = own
+        elif name == "run_property":
+            arguments[name] = runner(own, stop)
+        else:
+            try:
+                arguments[name] = request.getfixturevalue(name)
+            except (pytest.FixtureLookupError, pytest.fail.Exception):  # not one (ScopeMismatch fails)
+                return None
+    return arguments

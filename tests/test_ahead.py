@@ -1,0 +1,136 @@
+"""In one process against a remote target, the property-based tests run ahead, beside the example
+tests (conformance.plugin.ahead): each side on its own half of the ad groups, the same verdicts as
+in their turn, and nothing of theirs in flight once the restore begins."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+
+import pytest
+
+from conformance.mock.profiles import DEFAULT
+from conformance.mock.server import MockServer
+from conformance.mutation import run_suite
+from tests.conftest import TOKEN
+
+# every request the suite sends: the running test, the sending thread's name, the method and path
+SENT = """
+import json, os, threading
+import pytest
+from conformance.http import ApiClient
+
+sent, lock, current = [], threading.Lock(), {"test": "set-up"}
+original = ApiClient.request
+
+def request(self, method, path, **kwargs):
+    with lock:
+        sent.append([current["test"], threading.current_thread().name, method, path])
+    return original(self, method, path, **kwargs)
+
+ApiClient.request = request
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item):
+    current["test"] = item.nodeid
+    return (yield)
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    try:
+        return (yield)
+    finally:
+        current["test"] = "after the tests"
+
+def pytest_unconfigure(config):
+    with open(os.path.join(os.environ["SENT_BY_TEST"], "sent.json"), "w") as out:
+        json.dump(sent, out)
+"""
+GROUP = re.compile(r"/ad_groups/([^/?]+)/")
+
+
+def run_remote(tmp_path, *args: str, fault: str | None = None, name: str = "verdicts.json"):
+    """The suites against a standalone mock answering after 20 ms (a target a network away), with
+    every ad group; returns (verdicts, what was sent, the groups' statuses before and after)."""
+    (tmp_path / "sent_by_test.py").write_text(SENT)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "SENT_BY_TEST": str(tmp_path)}
+    mock = MockServer(TOKEN, profile=dataclasses.replace(DEFAULT, latency=0.02)).start()
+    before = mock.api.statuses()
+    verdicts_path = tmp_path / name
+    try:
+        completed = run_suite(
+            *["-p", "sent_by_test", f"--verdicts-json={verdicts_path}", f"--api-token={TOKEN}"],
+            f"--base-url={mock.url}" + (f"/__faults/{fault}" if fault else ""),
+            *[f"--ad-group-id={group.id}" for group in mock.api.dataset],
+            *["--hypothesis-seed=7", *args],
+            timeout=600,
+            env=env,
+        )
+        after = mock.api.statuses()
+        ids = [group.id for group in mock.api.dataset]
+    finally:
+        mock.stop()
+    assert verdicts_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    verdicts = json.loads(verdicts_path.read_text()) | {"stdout": completed.stdout}
+    return verdicts, json.loads((tmp_path / "sent.json").read_text()), ids, before, after
+
+
+def group_of(path: str, ids: list[str]) -> str | None:
+    match = GROUP.search(path)
+    return match.group(1) if match and match.group(1) in ids else None
+
+
+def test_the_property_tests_run_beside_the_example_tests_each_on_its_own_half(tmp_path):
+    verdicts, sent, ids, before, after = run_remote(tmp_path, "--max-examples=30")
+    assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
+    assert "property-based tests run ahead, beside the example tests" in verdicts["stdout"]
+    ahead = [row for row in sent if row[1].startswith("conformance-ahead")]
+    examples = [row for row in sent if not row[1].startswith("conformance-ahead")]
+    in_the_loop = [row for row in examples if row[0] not in ("set-up", "after the tests")]
+    assert ahead
+    assert {group_of(path, ids) for _, _, _, path in ahead} - {None} <= set(ids[1::2])
+    assert {group_of(path, ids) for _, _, _, path in in_the_loop} - {None} <= set(ids[0::2])
+    # beside: property cases were sent while example tests ran, not only once the examples were done
+    assert any("test_properties" not in test and "unregistered" not in test for test, *_ in ahead)
+    # the property tests' items report the outcome of the run ahead
+    property_outcomes = [o for o in verdicts["outcomes"] if "test_generated_requests_conform" in o["test"]]
+    assert len(property_outcomes) == 4
+    assert {o["outcome"] for o in property_outcomes} == {"passed"}
+    assert after == before
+
+
+@pytest.mark.parametrize(("fault", "level"), [("frequency-drift", "SHOULD"), ("ctr-as-percent", "MUST")])
+def test_running_ahead_reaches_the_same_verdicts_as_running_in_turn(tmp_path, fault, level):
+    """A SHOULD fault (advisory findings, deferred per test) and a MUST fault: the same broken
+    rules per test, the same findings' rules and exit status as with --no-overlap."""
+    ahead, *_ = run_remote(tmp_path, "--max-examples=60", fault=fault, name="ahead.json")
+    in_turn, *_ = run_remote(tmp_path, "--max-examples=60", "--no-overlap", fault=fault, name="in-turn.json")
+    assert "run ahead" not in in_turn["stdout"]
+
+    def broken(verdicts: dict) -> dict[str, list[str]]:
+        return {o["test"]: o["rules"] for o in verdicts["outcomes"] if o["rules"]}
+
+    assert broken(in_turn)
+    assert broken(ahead) == broken(in_turn)
+    assert ahead["exitstatus"] == in_turn["exitstatus"] == (1 if level == "MUST" else 0)
+    assert {f["rule"] for f in ahead["findings"]} == {f["rule"] for f in in_turn["findings"]}
+    assert bool(ahead["findings"]) == (level == "SHOULD")
+
+
+def test_a_run_stopped_early_stops_the_property_tests_before_the_restore(tmp_path):
+    """-x: an example test fails (a request body gets 500) while the property tests run ahead; they
+    are stopped, and none of their requests is sent once the restore begins."""
+    verdicts, sent, _, before, after = run_remote(
+        tmp_path, "-x", "--max-examples=300", fault="request-body-500"
+    )
+    failed = [o["test"] for o in verdicts["outcomes"] if o["outcome"] == "failed"]
+    assert len(failed) == 1
+    assert "test_errors.py" in failed[0]
+    assert verdicts["exitstatus"] == 1, verdicts["stdout"][-3000:]
+    assert "RESTORE FAILED" not in verdicts["stdout"]
+    restore_begins = next(index for index, row in enumerate(sent) if row[0] == "after the tests")
+    assert not [row for row in sent[restore_begins:] if row[1].startswith("conformance-ahead")]
+    assert [row for row in sent[:restore_begins] if row[1].startswith("conformance-ahead")]
+    assert after == before
