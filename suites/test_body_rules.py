@@ -7,14 +7,14 @@ from conformance.checks import success_violations
 from conformance.rules import Violation
 
 
-def test_body_rule(specimens, target, verdicts, tolerance, version, rule_id):
+def test_body_rule(specimens, every_ad_group, verdicts, tolerance, version, rule_id):
     """One rule of the catalogue on the 200 body of every configured ad group, in one version.
 
     Each (group, version) body is obtained once (specimens.unpause: unpause, or pause then unpause
     where unpause is refused) and judged by every body rule; a group no route brings to a 200 is
     not exercised."""
     shape = schemas.versions()[version]
-    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
+    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in every_ad_group]
     found, shown = [], None
     for unpaused in verdicts.exercised(attempts, "a 200 unpause"):
         # what the route to the body broke (a 5xx, a wrong status), then the rule on the body
@@ -26,4 +26,4 @@ def test_body_rule(specimens, target, verdicts, tolerance, version, rule_id):
         found += [Violation(v.rule, f"{unpaused.group_id}: {v.message}") for v in broken]
         if broken and shown is None:
             shown = unpaused.shown  # the first offending exchange is the one the failure shows as curl
-    verdicts.judge(found, shown, f"{version}, {len(target.ad_group_ids)} ad groups", version)
+    verdicts.judge(found, shown, f"{version}, {len(every_ad_group)} ad groups", version)

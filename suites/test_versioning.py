@@ -33,9 +33,9 @@ def shape_violations(unpaused: state.Obtained, expected: schemas.Version, rule_i
 
 
 @pytest.mark.rule("VER-DEFAULT")
-def test_no_header_gets_the_default_shape(specimens, target, verdicts):
+def test_no_header_gets_the_default_shape(specimens, every_ad_group, verdicts):
     default = schemas.default_version()
-    attempts = [specimens.unpause(group_id, None, "VER-DEFAULT") for group_id in target.ad_group_ids]
+    attempts = [specimens.unpause(group_id, None, "VER-DEFAULT") for group_id in every_ad_group]
     for unpaused in verdicts.exercised(attempts, "a 200 unpause"):
         verdicts.judge(
             shape_violations(unpaused, default, "VER-DEFAULT"),
@@ -46,8 +46,8 @@ def test_no_header_gets_the_default_shape(specimens, target, verdicts):
 
 
 @pytest.mark.rule("VER-SHAPE")
-def test_registered_version_gets_its_shape(specimens, target, verdicts, version):
-    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in target.ad_group_ids]
+def test_registered_version_gets_its_shape(specimens, every_ad_group, verdicts, version):
+    attempts = [specimens.unpause(group_id, version, "VER-SHAPE") for group_id in every_ad_group]
     for unpaused in verdicts.exercised(attempts, "a 200 unpause"):
         verdicts.judge(
             shape_violations(unpaused, schemas.versions()[version], "VER-SHAPE"),

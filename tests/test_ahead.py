@@ -87,11 +87,19 @@ def test_the_property_tests_run_beside_the_example_tests_each_on_its_own_half(tm
     assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
     assert "property-based tests run ahead, beside the example tests" in verdicts["stdout"]
     ahead = [row for row in sent if row[1].startswith("conformance-ahead")]
-    examples = [row for row in sent if not row[1].startswith("conformance-ahead")]
-    in_the_loop = [row for row in examples if row[0] not in ("set-up", "after the tests")]
+    last_ahead = max(index for index, row in enumerate(sent) if row[1].startswith("conformance-ahead"))
+    beside = [row for row in sent[:last_ahead] if not row[1].startswith("conformance-ahead")]
+    in_the_loop = [row for row in beside if row[0] != "set-up"]
     assert ahead
     assert {group_of(path, ids) for _, _, _, path in ahead} - {None} <= set(ids[1::2])
+    # while the property tests run, the example tests keep to the other half
     assert {group_of(path, ids) for _, _, _, path in in_the_loop} - {None} <= set(ids[0::2])
+    # and once they are done, the tests of 200 bodies judge every group's, in every version
+    bodies = [o for o in verdicts["outcomes"] if "test_body_rule[" in o["test"]]
+    assert bodies
+    assert {o["outcome"] for o in bodies} == {"passed"}
+    after_ahead = {group_of(path, ids) for test, _, _, path in sent[last_ahead:] if "test_body_rule" in test}
+    assert set(ids[1::2]) <= after_ahead
     # beside: property cases were sent while example tests ran, not only once the examples were done
     assert any("test_properties" not in test and "unregistered" not in test for test, *_ in ahead)
     # the property tests' items report the outcome of the run ahead

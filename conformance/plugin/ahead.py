@@ -10,8 +10,10 @@ unpause only the odd ones, the example tests pause and unpause only the even one
 lands between the other's steps); at the first test a thread starts running the property-based
 tests' bodies, one after another, each with its own deferral of findings (Verdicts.view); their
 items are moved to the end of the run, and each item re-raises its body's outcome (a verdict, a
-skip, an error of the suite) as its own. Before the restore the thread is stopped and joined, so
-no property case is in flight while the groups are put back.
+skip, an error of the suite) as its own. The tests that judge only 200 bodies still judge every
+group's (``every_ad_group``): they run after the other example tests and wait for the run ahead
+to end. Before the restore the thread is stopped and joined, so no property case is in flight
+while the groups are put back.
 
 Only tests whose every argument is a session fixture, a parameter, ``verdicts`` or
 ``run_property`` run ahead; not with a second target (drift is filed under the running test's
@@ -53,8 +55,9 @@ class Ahead:
     """The property-based tests' bodies, run in order in one thread; each item's outcome is a
     Future its item waits on."""
 
-    def __init__(self, items: list[pytest.Item]):
+    def __init__(self, items: list[pytest.Item], every_ad_group: list[str]):
         self.items = items
+        self.every_ad_group = every_ad_group  # the whole target's, before the split
         self.outcomes: dict[str, Future] = {item.nodeid: Future() for item in items}
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -97,11 +100,28 @@ class Ahead:
 
         return run
 
+    def wait(self) -> None:
+        """Until every property test's body has ended (the groups are the example tests' again)."""
+        if self.thread is not None:
+            self.thread.join()
+
     def finish(self) -> None:
         """Stops the engines before their next input and waits for the thread to end."""
         self.stop.set()
         if self.thread is not None:
             self.thread.join()
+
+
+def in_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The example tests first, then those that judge every group's body (they wait for the run
+    ahead to end), then the property tests' items (each waits for its own outcome)."""
+
+    def rank(item: pytest.Item) -> int:
+        if is_property_test(item):
+            return 2
+        return 1 if "every_ad_group" in getattr(item, "fixturenames", ()) else 0
+
+    return sorted(items, key=rank)  # stable: each group keeps its order
 
 
 def arguments_of(item: pytest.Item, request: pytest.FixtureRequest, runner: Callable, verdicts, stop):

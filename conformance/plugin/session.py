@@ -281,6 +281,20 @@ def property_runner(
     return run
 
 
+@pytest.fixture
+def every_ad_group(pytestconfig: pytest.Config, target: Target, specimens: state.Specimens) -> list[str]:
+    """Every configured ad group, for the tests that judge only 200 bodies. While the property
+    tests run ahead on half of the groups, it waits for them to end first (a body obtained by a
+    pause and an unpause cannot share its group with them); these tests run after the other
+    example tests, so the wait is usually over."""
+    running = pytestconfig.stash.get(AHEAD, None)
+    if running is None:
+        return target.ad_group_ids
+    running.wait()
+    specimens.group_ids = running.every_ad_group  # each version's bodies fetched together, at once
+    return running.every_ad_group
+
+
 @pytest.fixture(scope="session")
 def tolerance(target: Target) -> invariants.Tolerance:
     return target.tolerance
@@ -355,8 +369,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if running_ahead and len(running_ahead) < len(items):
             # the census (pytest_sessionstart) read every group; from here on each side has its half
             config.stash[TARGET] = target.split_for_overlap()
-            config.stash[AHEAD] = ahead.Ahead(running_ahead)
-            items[:] = [item for item in items if not ahead.is_property_test(item)] + running_ahead
+            config.stash[AHEAD] = ahead.Ahead(running_ahead, target.ad_group_ids)
+            items[:] = ahead.in_order(items)
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
