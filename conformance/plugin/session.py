@@ -386,8 +386,11 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _property_tests_ahead(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> None:
-    """At the first test (after the census), the property-based tests start running ahead."""
+def _property_tests_ahead(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, api: ApiClient
+) -> None:
+    """At the first test (after the census), the property-based tests start running ahead (with
+    ``api``: an unreachable target is the api fixture's error, said once, as without them)."""
     running = pytestconfig.stash.get(AHEAD, None)
     if running is not None:
         running.start(
