@@ -1,5 +1,6 @@
 """Latency benchmark, side by side in one run: ``python benchmarks/latency.py [--repeat 3]``
-(also ``python benchmarks/run.py --latency``).
+(also ``python benchmarks/run.py --latency``; ``--in-turn`` and ``--xdist N`` time the full runs
+with --no-overlap and with -n N too, side by side).
 
 One standalone mock, and in front of it a loopback proxy that holds every response for 0, 50 or
 150 ms (a staging API a network away). At each latency, in each round, it measures:
@@ -142,12 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="also time each full run with -n N --dist loadgroup (named PROFILE_nN)",
     )
+    parser.add_argument(
+        "--in-turn",
+        action="store_true",
+        help="also time each full run with --no-overlap: the property tests in their turn (PROFILE_in_turn)",
+    )
     parser.add_argument("--fault", action="append", help=f"faults to time (default {', '.join(FAULTS)})")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "latency.json")
     args = parser.parse_args(argv)
     delays = [ms / 1000 for ms in (args.latency or [0, 50, 150])]
     profiles, faults = args.profile or ["quick", "thorough"], args.fault or list(FAULTS)
     runs = [(profile, profile, []) for profile in profiles]
+    if args.in_turn:
+        runs += [(f"{profile}_in_turn", profile, ["--no-overlap"]) for profile in profiles]
     if args.xdist:
         xdist = ["-n", str(args.xdist), "--dist", "loadgroup"]
         runs += [(f"{profile}_n{args.xdist}", profile, xdist) for profile in profiles]
