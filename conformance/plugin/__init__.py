@@ -6,6 +6,7 @@ ini directory, ``suites`` by default): only then does it register its parts, eac
 
 - ``options``: every option, the hypothesis profiles, the state machine's sizes;
 - ``session``: the target, its client and embedded mock, census and restore, the fixtures;
+- ``properties``: the property-based tests' runner, and running them ahead of the example tests;
 - ``xdist``: shards, the examples' worker, what the controller and workers hand each other;
 - ``reporting``: redaction, failure texts, Allure, outcomes, ``verdicts.json``, the terminal;
 - ``summary``: what the run was, for every artifact, and its verdict line, last in the terminal;
@@ -42,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not runs_the_suites(config):
         return
     options.register_profiles()
-    from conformance.plugin import reporting, session, summary, titles, xdist
+    from conformance.plugin import properties, reporting, session, summary, titles, xdist
 
     # registered now, their own pytest_configure runs at once (a historic hook), before hypothesis's
     for name, part in (
@@ -51,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ("titles", titles),
         ("xdist", xdist),
         ("session", session),
+        ("properties", properties),
     ):
         config.pluginmanager.register(part, f"conformance.{name}")
 

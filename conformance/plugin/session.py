@@ -4,10 +4,8 @@ use, and the property-based tests' runner."""
 
 from __future__ import annotations
 
-import math
 import random
 import shutil
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,6 @@ from conformance import (
     census,
     coverage,
     dry_run,
-    engines,
     invariants,
     rules,
     state,
@@ -28,7 +25,7 @@ from conformance import (
 )
 from conformance.checks import Verdicts
 from conformance.http import ApiClient
-from conformance.plugin import ahead, options
+from conformance.plugin import options
 from conformance.plugin.clients import (
     attach_mirror,
     detach_mirror,
@@ -218,83 +215,6 @@ def status_before(pytestconfig: pytest.Config, api: ApiClient) -> dict[str, str 
     return {**census_facts(pytestconfig)["statuses"], **pytestconfig.stash[TARGET].declared}
 
 
-@pytest.fixture
-def run_property(
-    request: pytest.FixtureRequest,
-    pytestconfig: pytest.Config,
-    target: Target,
-    verdicts: Verdicts,
-    property_shard: tuple[int, int],
-):
-    """``run_property(body, **strategies)``: runs ``body`` under ``@given(**strategies)``
-    (property_runner), or, for a test that ran ahead (conformance.plugin.ahead), ends as that run did."""
-    ahead = pytestconfig.stash.get(AHEAD, None)
-    if ahead is not None and ahead.runs(request.node):
-        return ahead.replay(request.node)
-    return property_runner(pytestconfig, target, verdicts, property_shard)
-
-
-def property_runner(
-    config: pytest.Config,
-    target: Target,
-    verdicts: Verdicts,
-    property_shard: tuple[int, int] = (0, 1),
-    stop: threading.Event | None = None,
-):
-    """``run(body, **strategies)``: runs ``body`` under ``@given(**strategies)`` with the
-    run's number of cases (--max-examples, else the profile's), with the suite's bounds:
-
-    - Shards: under xdist (-n N) each property test is N items; within an item, ``--concurrency``
-      threads each run their own hypothesis engine (thread-safe since hypothesis 6.136; the rest is
-      engines.prepare's) over a share of the cases, from the printed seed + the shard's index.
-    - Each distinct input is sent once, shrinking is capped, a target error stops the test at once
-      (engines.Memory).
-    - A SHOULD finding on a case is recorded and the cases go on; the test ends as an advisory
-      finding (Verdicts.deferring). Under --strict it fails the case like a MUST.
-    - ``stop`` set: each engine ends before its next input (a run ahead, at the session's end)."""
-
-    def run(body, **strategies) -> None:
-        index, count = property_shard
-        total = target.max_examples or hypothesis.settings.default.max_examples
-        mine = max(1, math.ceil(total / count))
-        threads = max(1, min(target.concurrency, mine))
-        memory = engines.Memory(target.shrink_time, stop=stop)
-
-        def guarded():
-            # a function per shard: hypothesis keeps state on the test function it is given
-            def guarded_body(**kwargs):
-                memory.run(repr(sorted(kwargs.items())), body, kwargs)
-
-            return guarded_body
-
-        def shard(number: int) -> None:
-            test = hypothesis.given(**strategies)(guarded())
-            cases = mine // threads + (1 if number < mine % threads else 0)
-            test = hypothesis.settings(max_examples=max(1, cases))(test)
-            if count > 1 or threads > 1:
-                test = hypothesis.seed(config.stash[SEED] + index * threads + number)(test)
-            test()
-
-        with verdicts.deferring():
-            engines.run_all(shard, range(threads), threads, engines=True)
-
-    return run
-
-
-@pytest.fixture
-def every_ad_group(pytestconfig: pytest.Config, target: Target, specimens: state.Specimens) -> list[str]:
-    """Every configured ad group, for the tests that judge only 200 bodies. While the property
-    tests run ahead on half of the groups, it waits for them to end first (a body obtained by a
-    pause and an unpause cannot share its group with them); these tests run after the other
-    example tests, so the wait is usually over."""
-    running = pytestconfig.stash.get(AHEAD, None)
-    if running is None:
-        return target.ad_group_ids
-    running.wait()
-    specimens.group_ids = running.every_ad_group  # each version's bodies fetched together, at once
-    return running.every_ad_group
-
-
 @pytest.fixture(scope="session")
 def tolerance(target: Target) -> invariants.Tolerance:
     return target.tolerance
@@ -364,40 +284,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
-    if target is not None and ahead.wanted(target, worker_count(config)):
-        running_ahead = [item for item in items if ahead.is_property_test(item)]
-        if running_ahead and len(running_ahead) < len(items):
-            # the census (pytest_sessionstart) read every group; from here on each side has its half
-            config.stash[TARGET] = target.split_for_overlap()
-            config.stash[AHEAD] = ahead.Ahead(running_ahead, target.ad_group_ids)
-            items[:] = ahead.in_order(items)
-
-
-def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
-    running = config.stash.get(AHEAD, None)
-    if running is None:
-        return []
-    target = config.stash[TARGET]
-    return [
-        f"{len(running.items)} property-based tests run ahead, beside the example tests: they unpause "
-        f"{len(target.property_ids)} ad groups, the example tests use the other {len(target.ad_group_ids)} "
-        "(--no-overlap runs them in their turn)"
-    ]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _property_tests_ahead(
-    request: pytest.FixtureRequest, pytestconfig: pytest.Config, api: ApiClient
-) -> None:
-    """At the first test (after the census), the property-based tests start running ahead (with
-    ``api``: an unreachable target is the api fixture's error, said once, as without them)."""
-    running = pytestconfig.stash.get(AHEAD, None)
-    if running is not None:
-        running.start(
-            request,
-            lambda own, stop: property_runner(pytestconfig, pytestconfig.stash[TARGET], own, stop=stop),
-            pytestconfig.stash[VERDICTS],
-        )
 
 
 @pytest.hookimpl(tryfirst=True)  # before reporting's, which writes what the restore noted
