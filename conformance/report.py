@@ -118,7 +118,7 @@ def marks(
 
 def each_restore(verdicts: dict) -> bool:
     """Whether the pages list every restore: not for the embedded mock's, unless one failed."""
-    embedded = verdicts.get("run", {}).get("target", "").startswith("embedded mock")
+    embedded = verdicts.get("run", {}).get("embedded", False)
     return not embedded or any(note["kind"] == "restore-failed" for note in verdicts.get("notes", []))
 
 

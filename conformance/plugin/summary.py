@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance import __version__
-from conformance.plugin.keys import SEED, STARTED_AT, TARGET, VERDICTS
+from conformance.plugin.keys import AHEAD, SEED, STARTED_AT, TARGET, VERDICTS
 from conformance.target import shown_url
 
 HEADLINE = pytest.StashKey[str]()
@@ -83,6 +83,9 @@ def run_context(config: pytest.Config) -> dict:
         "profile": config.getoption("hypothesis_profile"),
         "seed": config.stash[SEED],
         "commit": git_commit(),
+        "embedded": target.embedded,
+        # the property-based tests ran beside the example tests, each on its half of the groups
+        "property_tests_ahead": AHEAD in config.stash,
     }
 
 
