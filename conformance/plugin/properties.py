@@ -116,8 +116,9 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     target = config.stash[TARGET]
     return [
         f"{len(running.items)} property-based tests run ahead, beside the example tests: they unpause "
-        f"{len(target.property_ids)} ad groups, the example tests use the other {len(target.ad_group_ids)} "
-        "(--no-overlap runs them in their turn)"
+        f"{len(target.property_ids)} ad groups, the example tests pause and unpause the other "
+        f"{len(target.ad_group_ids)}, and once they are done the tests of 200 bodies judge all "
+        f"{len(running.every_ad_group)} (--no-overlap runs them in their turn)"
     ]
 
 
