@@ -195,7 +195,7 @@ def violation(rule_id: str, message: str) -> rules.Violation:
     return rules.Violation(rule_id, message)
 
 
-# a test's user property (pytest's record_property): a rule it declares that it had nothing to judge
+# a test's user property (item.user_properties): a rule it declares that it had nothing to judge
 # this time (ERR-ALLOW without a 405); verdicts.json lists it under the test's "not_judged"
 NOT_JUDGED = "not-judged"
 

@@ -22,6 +22,7 @@ rule), a dry run, one ad group, or a concurrency of 1; and only when some other 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from concurrent.futures import Future
 
 import pytest
 
+from conformance import engines
 from conformance.target import Target
 
 THREAD_NAME = "conformance-ahead"  # its engines' threads are named after it (engines.fan_out)
@@ -66,26 +68,42 @@ class Ahead:
         return item.nodeid in self.outcomes
 
     def start(self, request: pytest.FixtureRequest, runner: Callable, verdicts) -> None:
-        """``runner(verdicts, stop)``: a run_property for one body (session.property_runner's)."""
+        """``runner(verdicts, stop)``: a run_property for one body (properties.property_runner).
+
+        Each test's set-up (its schema, its strategies: everything before its run_property call)
+        runs here, in the calling thread, and so do engines.prepare's imports: a module imported
+        lazily by two threads at once can be seen half-initialised (the suite errors that issue 20
+        removed), so the thread only runs engines."""
+        engines.prepare()
         calls = []
         for item in self.items:
-            arguments = arguments_of(item, request, runner, verdicts, self.stop)
+            captured: list = []
+            arguments = arguments_of(item, request, verdicts, functools.partial(capture, captured))
             if arguments is None:  # needs a fixture of its own scope: it runs in its turn
                 del self.outcomes[item.nodeid]
-            else:
-                calls.append((item, arguments))
+                continue
+            try:
+                item.function(**arguments)
+            except BaseException as error:  # a skip or an error in its set-up: the item's outcome
+                self.outcomes[item.nodeid].set_exception(error)
+                continue
+            if not captured:  # ended without running a property: nothing to run ahead
+                self.outcomes[item.nodeid].set_result(None)
+                continue
+            ((body, strategies),) = captured
+            calls.append((item, runner(arguments["verdicts"], self.stop), body, strategies))
         if calls:
             self.thread = threading.Thread(target=self._run, args=(calls,), name=THREAD_NAME, daemon=True)
             self.thread.start()
 
     def _run(self, calls: list) -> None:
-        for item, arguments in calls:
+        for item, run, body, strategies in calls:
             outcome = self.outcomes[item.nodeid]
             if self.stop.is_set():
                 outcome.cancel()
                 continue
             try:
-                item.function(**arguments)
+                run(body, **strategies)
             except BaseException as error:  # a verdict, a skip, an error of the suite: the item's
                 outcome.set_exception(error)
             else:
@@ -124,20 +142,23 @@ def in_order(items: list[pytest.Item]) -> list[pytest.Item]:
     return sorted(items, key=rank)  # stable: each group keeps its order
 
 
-def arguments_of(item: pytest.Item, request: pytest.FixtureRequest, runner: Callable, verdicts, stop):
-    """The item's arguments as a session-scoped fixture can give them, or None."""
+def capture(into: list, body: Callable, **strategies) -> None:
+    """A run_property that runs nothing: it keeps what it was asked to run."""
+    into.append((body, strategies))
+
+
+def arguments_of(item: pytest.Item, request: pytest.FixtureRequest, verdicts, run_property: Callable):
+    """The item's arguments as a session-scoped fixture can give them (its own view of the
+    verdicts, the given run_property), or None."""
     params = getattr(item, "callspec", None)
     params = params.params if params is not None else {}
-    own = verdicts.view()
-    arguments = {}
+    arguments = {"verdicts": verdicts.view()}
     for name in inspect.signature(item.function).parameters:
         if name in params:
             arguments[name] = params[name]
-        elif name == "verdicts":
-            arguments[name] = own
         elif name == "run_property":
-            arguments[name] = runner(own, stop)
-        else:
+            arguments[name] = run_property
+        elif name != "verdicts":
             try:
                 arguments[name] = request.getfixturevalue(name)
             except (pytest.FixtureLookupError, pytest.fail.Exception):  # not one (ScopeMismatch fails)
