@@ -15,46 +15,15 @@ from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
 from tests.conftest import TOKEN
+from tests.test_parallel import SENT_BY_TEST
 
-# every request the suite sends: the running test, the sending thread's name, the method and path
-SENT = """
-import json, os, threading
-import pytest
-from conformance.http import ApiClient
-
-sent, lock, current = [], threading.Lock(), {"test": "set-up"}
-original = ApiClient.request
-
-def request(self, method, path, **kwargs):
-    with lock:
-        sent.append([current["test"], threading.current_thread().name, method, path])
-    return original(self, method, path, **kwargs)
-
-ApiClient.request = request
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item):
-    current["test"] = item.nodeid
-    return (yield)
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtestloop(session):
-    try:
-        return (yield)
-    finally:
-        current["test"] = "after the tests"
-
-def pytest_unconfigure(config):
-    with open(os.path.join(os.environ["SENT_BY_TEST"], "sent.json"), "w") as out:
-        json.dump(sent, out)
-"""
 GROUP = re.compile(r"/ad_groups/([^/?]+)/")
 
 
 def run_remote(tmp_path, *args: str, fault: str | None = None, name: str = "verdicts.json"):
     """The suites against a standalone mock answering after 20 ms (a target a network away), with
     every ad group; returns (verdicts, what was sent, the groups' statuses before and after)."""
-    (tmp_path / "sent_by_test.py").write_text(SENT)
+    (tmp_path / "sent_by_test.py").write_text(SENT_BY_TEST)
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "SENT_BY_TEST": str(tmp_path)}
     mock = MockServer(TOKEN, profile=dataclasses.replace(DEFAULT, latency=0.02)).start()
     before = mock.api.statuses()
@@ -74,7 +43,7 @@ def run_remote(tmp_path, *args: str, fault: str | None = None, name: str = "verd
         mock.stop()
     assert verdicts_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
     verdicts = json.loads(verdicts_path.read_text()) | {"stdout": completed.stdout}
-    return verdicts, json.loads((tmp_path / "sent.json").read_text()), ids, before, after
+    return verdicts, json.loads((tmp_path / "main.json").read_text()), ids, before, after
 
 
 def group_of(path: str, ids: list[str]) -> str | None:

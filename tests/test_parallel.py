@@ -96,7 +96,8 @@ def test_with_loadgroup_only_property_shards_leave_the_examples_worker(tmp_path)
     assert examples in ({"gw0"}, {"gw1"})
 
 
-# a plugin of the suite process: every request each test sent, by the test's node id, one file per process
+# a plugin of the suite process: every request it sent, as [test node id, thread name, method, path],
+# one file per process ("main", gw0, gw1…); the restore's are under "after the tests"
 SENT_BY_TEST = """
 import json, os, threading
 import pytest
@@ -107,7 +108,7 @@ original = ApiClient.request
 
 def request(self, method, path, **kwargs):
     with lock:
-        sent.append([current["test"], method, path])
+        sent.append([current["test"], threading.current_thread().name, method, path])
     return original(self, method, path, **kwargs)
 
 ApiClient.request = request
@@ -117,9 +118,16 @@ def pytest_runtest_protocol(item):
     current["test"] = item.nodeid
     return (yield)
 
-def pytest_sessionfinish(session):
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    try:
+        return (yield)
+    finally:
+        current["test"] = "after the tests"
+
+def pytest_unconfigure(config):
     # from the worker's own config: a suite run under a self-test worker inherits its environment
-    name = getattr(session.config, "workerinput", {}).get("workerid", "main")
+    name = getattr(config, "workerinput", {}).get("workerid", "main")
     with open(os.path.join(os.environ["SENT_BY_TEST"], name + ".json"), "w") as out:
         json.dump(sent, out)
 """
@@ -149,10 +157,10 @@ def test_against_a_shared_target_no_property_case_touches_a_group_an_example_tes
     group = re.compile(r"/ad_groups/([^/?]+)/")
 
     def groups(rows) -> set[str]:
-        return {m.group(1) for _, _, path in rows if (m := group.search(path)) and m.group(1) in ids}
+        return {m.group(1) for _, _, _, path in rows if (m := group.search(path)) and m.group(1) in ids}
 
     property_cases = [row for row in sent if "shard" in row[0]]
-    paused_by_examples = groups(r for r in sent if "shard" not in r[0] and r[2].endswith("/pause"))
+    paused_by_examples = groups(r for r in sent if "shard" not in r[0] and r[3].endswith("/pause"))
     assert property_cases
     assert paused_by_examples
     assert groups(property_cases) <= set(ids[1::2])
