@@ -9,13 +9,18 @@ How a status is read, in this order:
 3. Without a read, one unpause without a version header per group, read as: refused (409, 422)
    means not paused, and the refusal changed nothing; 404 means no such group (nothing to restore);
    a 200 with a status other than active is that status (unpause leaves such a group as it is).
-   A 200 'active' means paused before (this unpause activated it) or active already, and telling
-   them apart rests on two facts about the target's updated_at, checked once, on the first such
-   group, before any is trusted: a second unpause (a no-op) leaves updated_at as it is, and an
-   activation (pause, then unpause) moves it to the time of the call. Then an updated_at at the
-   answer's Date (within WINDOW, at the offset the check measured) means this unpause activated
-   it; an older one means it was active. If either fact fails, or the check's pause is refused or
-   forbidden (--no-use-pause), the status is unknown.
+   A 200 'active' means paused before (this unpause activated it) or active already. The groups are
+   sent their unpause one at a time until the first such answer, and what tells the two apart is
+   checked on that group before any other is sent anything:
+   - a second unpause of it (now active) refused (409, 422): the target answers 200 only to an
+     unpause that activates, so every 200 'active' means paused before;
+   - else two facts about updated_at: a second unpause (a no-op) leaves it as it is, and an
+     activation (pause, then unpause) moves it to the time of the call. Then an updated_at at the
+     answer's Date (within WINDOW, at the offset the check measured) means this unpause activated
+     it; an older one means it was active.
+   If neither holds, or the check's pause is refused or forbidden (--no-use-pause), that group's
+   status is unknown, and every group not yet sent its unpause is left untouched (the run leaves
+   it out, and fails asking for --ad-group-status).
 
 A group whose status is unknown is said so before the first test, is never paused or unpaused at
 the end on a guess, and fails the run (with a restore that failed or could not be verified).
@@ -53,6 +58,9 @@ class Before:
     first: Obtained | None = None  # the census's unpause (no header): VER-DEFAULT's specimen
     read: bool = False  # read with GET: the restore is verified with GET too
     ambiguous: bool = False  # an unpause answered 200 'active': only the calibration can tell
+    # unknown and never sent a request that changes state: the census learned on another group that
+    # it cannot know, so the run leaves this one out (plugin.groups) and it stays as found
+    untouched: bool = False
 
 
 def lenient_body(exchange: Exchange) -> dict | None:
@@ -107,14 +115,54 @@ class LastSeen:
 
 def read(api: ApiClient, group_id: str) -> tuple[str | None, str]:
     """The group's status from GET /ad_groups/{id}, or None and what the read answered."""
+    status, how, _ = _read_body(api, group_id)
+    return status, how
+
+
+def _read_body(api: ApiClient, group_id: str) -> tuple[str | None, str, dict]:
     try:
         exchange = api.request("GET", read_path(group_id), headers=api.auth)
     except TargetError as error:
-        return None, f"GET: {error}"
+        return None, f"GET: {error}", {}
     body = lenient_body(exchange) if exchange.status == 200 else None
     if body is not None and body.get("id") == group_id and isinstance(body.get("status"), str):
-        return body["status"], f"GET answered 200, status {body['status']!r}"
-    return None, f"GET answered {exchange.status}" + ("" if exchange.status != 200 else " without its status")
+        return body["status"], f"GET answered 200, status {body['status']!r}", body
+    answered = f"GET answered {exchange.status}" + ("" if exchange.status != 200 else " without its status")
+    return None, answered, {}
+
+
+# how long a read may take to show a write before the run stops waiting for it (a replica's lag)
+READ_BOUND = 10.0
+
+
+def read_fresh(
+    api: ApiClient,
+    group_id: str,
+    written: Exchange | None,
+    wanted: str | None = None,
+    bound: float = READ_BOUND,
+) -> tuple[str | None, str, float | None]:
+    """The group's status from a read that shows ``written`` (a 200 pause or unpause of it): read
+    again, backing off, while the read is older than that write (its updated_at before the write's)
+    or, where ``wanted`` is given, says otherwise, for at most ``bound`` seconds. Also how long the
+    read took to show it (None: it never did). A target whose reads come from a replica shows a
+    write late; a read older than the run's own write is no observation of what happened since."""
+    started, delay = time.monotonic(), 0.05
+    written_at = _updated(written) if written is not None else None
+    while True:
+        status, how, body = _read_body(api, group_id)
+        if status is None:
+            return None, how, None
+        read_at = invariants.instant(body.get("updated_at"))
+        stale = written_at is not None and read_at is not None and read_at < written_at
+        took = time.monotonic() - started
+        if not stale and (wanted is None or status == wanted):
+            return status, how if took < delay else f"{how}, after {took:.1f} s", took
+        if took + delay > bound:
+            why = "older than the run's write" if stale else f"status {status!r}"
+            return status, f"{how}: still {why} after {took:.1f} s of reads", None
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 def _first_unpause(api: ApiClient, group_id: str, no_read: str) -> Before:
@@ -143,6 +191,9 @@ class Calibration:
     trusted: bool
     how: str
     offset: float = 0.0  # the answer's Date minus updated_at at an activation, in seconds
+    # the target refuses (409, 422) an unpause of an active group: its 200 to an unpause means that
+    # unpause activated the group, whatever updated_at says (the strongest reading there is)
+    refuses_noop: bool = False
 
 
 def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -> Calibration:
@@ -150,11 +201,18 @@ def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -
     active since ``first``: a no-op unpause, then a pause and an unpause (ends active, as found
     after ``first``)."""
     stamped = _updated(first)
-    if stamped is None:
-        return Calibration(False, "the unpause's body has no readable updated_at")
     try:
         time.sleep(SECOND)
         again = api.post(unpause_path(group_id), headers=api.auth)
+        if refused(again):
+            return Calibration(
+                True,
+                f"checked on {group_id}: a second unpause of it, active, was refused ({again.status}), so "
+                "the target answers an unpause with 200 only when it activates the group",
+                refuses_noop=True,
+            )
+        if stamped is None:
+            return Calibration(False, "the unpause's body has no readable updated_at")
         if again.status != 200 or reported_status(again) != ACTIVE:
             return Calibration(
                 False, f"a second unpause answered {again.status}, status {reported_status(again)!r}"
@@ -205,6 +263,8 @@ def _decide(was: Before, calibration: Calibration) -> Before:
             "unpause answered 200 'active', and updated_at cannot tell from what",
             was.first,
         )
+    if calibration.refuses_noop:
+        return Before(was.group_id, PAUSED, "no read; paused: the census's unpause answered 200", was.first)
     exchange = was.first.exchange
     stamped = _updated(exchange)
     lag = (server_now(exchange) - stamped).total_seconds() - calibration.offset if stamped else None
@@ -239,13 +299,23 @@ def census(
             found[group_id] = Before(group_id, status, how, read=True)
         else:
             unread.append((group_id, f"no read ({how})"))
-    firsts = engines.run_all(lambda pair: _first_unpause(api, *pair), unread, concurrency)
-    ambiguous = [was for was in firsts if was.ambiguous]
-    calibration = (
-        calibrate(api, ambiguous[0].first.exchange, ambiguous[0].group_id, may_pause) if ambiguous else None
-    )
+    # one at a time until the first unpause only the calibration can read, which is checked on that
+    # group: where it cannot be trusted, no other group is sent anything that changes state
+    firsts, calibration = [], None
+    while unread and calibration is None:
+        was = _first_unpause(api, *unread.pop(0))
+        firsts.append(was)
+        if was.ambiguous:
+            calibration = calibrate(api, was.first.exchange, was.group_id, may_pause)
+    if calibration is None or calibration.trusted:
+        firsts += engines.run_all(lambda pair: _first_unpause(api, *pair), unread, concurrency)
+    else:
+        firsts += [
+            Before(g, None, f"{no_read}; not touched: {calibration.how}", untouched=True)
+            for g, no_read in unread
+        ]
     for was in firsts:
-        found[was.group_id] = _decide(was, calibration) if was in ambiguous else was
+        found[was.group_id] = _decide(was, calibration) if was.ambiguous else was
     return {group_id: found[group_id] for group_id in group_ids}, calibration
 
 
@@ -270,25 +340,51 @@ class Observer:
         self.api = api
         self.reads = reads  # None: not known yet (asked once, on first use)
         self.calibration = calibration
+        self.lag: float | None = None  # seconds the read took to show the run's first write
 
-    def read_status(self, group_id: str) -> tuple[str | None, str]:
-        if self.reads is False:
-            return None, "the target has no GET /ad_groups/{id}"
-        status, how = read(self.api, group_id)
+    def measure_lag(self, group_id: str, written: Exchange) -> str | None:
+        """Once, on the run's first write it observes (``written``): read until the read shows it.
+        What was measured, to say in the run's notes, or None (no read, or measured before)."""
+        if self.reads is False or self.lag is not None:
+            return None
+        status, how, took = read_fresh(self.api, group_id, written, reported_status(written))
         if self.reads is None:
             self.reads = status is not None
+        if status is None:
+            return None
+        if took is None:
+            self.lag = READ_BOUND
+            return f"GET /ad_groups/{{id}} did not show a write within {READ_BOUND:g} s ({how})"
+        self.lag = took
+        return f"GET /ad_groups/{{id}} showed a write after {took:.2f} s (measured on {group_id}): each observation by a read waits that long, twice over"
+
+    def read_status(self, group_id: str, written: Exchange | None = None) -> tuple[str | None, str]:
+        """The status from a read that is not older than ``written``, the run's last known write to
+        the group, after waiting out the lag measured (a replica shows the writes since it late)."""
+        if self.reads is False:
+            return None, "the target has no GET /ad_groups/{id}"
+        if self.lag:
+            time.sleep(2 * self.lag)
+        status, how, took = read_fresh(self.api, group_id, written)
+        if self.reads is None:
+            self.reads = status is not None
+        if status is not None and took is None:
+            return None, f"not exercised: the read never caught up with the run's write ({how})"
         return status, how
 
     def still_paused(self, group_id: str, pause: Exchange, started: float) -> Observation:
         """``pause`` (a 200 'paused') was answered at monotonic ``started``; every request since
         has been answered."""
         if self.reads is not False:
-            status, how = self.read_status(group_id)
+            status, how = self.read_status(group_id, pause)
             if status is not None:
                 return Observation(status == PAUSED if status in (PAUSED, ACTIVE) else None, how, [])
+            if self.reads:  # the target reads, but this read could not tell
+                return Observation(None, how, [])
         trusted = self.calibration is not None and self.calibration.trusted
+        refuses_noop = trusted and self.calibration.refuses_noop
         done = time.monotonic()  # the requests observed have all been answered by now
-        if trusted:
+        if trusted and not refuses_noop:
             time.sleep(pause.elapsed + self.SETTLE)
         exchange = self.api.post(unpause_path(group_id), headers=self.api.auth)
         status = reported_status(exchange)
@@ -305,6 +401,12 @@ class Observer:
             return Observation(
                 None,
                 f"no read, and an unpause's 200 cannot tell whether it activated the group ({why})",
+                [exchange],
+            )
+        if refuses_noop:
+            return Observation(
+                True,
+                "the unpause observing it answered 200: on this target, only an activation does",
                 [exchange],
             )
         paused_at, activated_at = _updated(pause), _updated(exchange)

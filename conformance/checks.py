@@ -318,6 +318,7 @@ NOTE_HEADINGS = {
     "waiver-unused": "Unused waivers (nothing they cover failed: remove them?)",
     "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
     "restored": "Ad groups restored to their status before the run",
+    "read-lag": "What the run measured of the target's read (GET /ad_groups/{id})",
 }
 # what a test needed of a group -> the kind of note a group that could not give it gets
 NOT_EXERCISED_KIND = {"a 200 unpause": "not-exercised", "paused": "not-pausable"}

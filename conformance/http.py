@@ -1,5 +1,5 @@
-"""One HTTP client for the suites: keep-alive, timeouts, rate limit, 429 Retry-After, and a
-record of every exchange with every secret redacted (attachments, curl lines, messages)."""
+"""One HTTP client for the suites: keep-alive, timeouts, rate limit, 429 and 503 Retry-After, and
+a record of every exchange with every secret redacted (attachments, curl lines, messages)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ from conformance.slots import SharedSlots
 from conformance.strict_json import duplicate_names, loads
 
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
+# "not now" answers, sent again after their Retry-After (RFC 9110 §10.2.3): a rate limit (429), and
+# a server briefly unavailable (503, a deploy) that says when to come back; a 503 without the
+# header is no promise, and stays the answer (ERR-NO-5XX judges it)
+RETRIED_STATUSES = (429, 503)
 
 
 @dataclass
@@ -157,7 +161,7 @@ class ApiClient:
         timeout: float = 10.0,
         rate_limit: float = 0.0,
         max_body: int = 5_000_000,
-        retries_on_429: int = 3,
+        retries_on_429: int = 5,  # per request, for a 429 or a 503 with Retry-After
         redactor: Redactor | None = None,
         time_budget: float = 600.0,
         breaker: int = 3,
@@ -170,6 +174,7 @@ class ApiClient:
         self.limiter = RateLimiter(rate_limit)
         self.max_body = max_body
         self.retries_on_429 = retries_on_429
+        self.retried = 0  # requests sent again after a 429 or a 503's Retry-After
         self.http = httpx.Client(
             timeout=timeout,
             follow_redirects=False,  # so every request goes to base_url, whatever its scheme
@@ -240,12 +245,19 @@ class ApiClient:
         return exchange
 
     def _request(self, method: str, url: str, headers: dict[str, str | bytes], content: bytes) -> Exchange:
+        waited = 0.0
         for attempt in range(self.retries_on_429 + 1):
             exchange = self._send(method, url, headers, content)
-            retry_after = _retry_after(exchange) if exchange.status == 429 else None
-            if retry_after is None or attempt == self.retries_on_429:
+            retry_after = _retry_after(exchange)
+            if (
+                retry_after is None
+                or attempt == self.retries_on_429
+                or waited + retry_after > MAX_RETRY_AFTER
+            ):
                 return exchange
+            waited += retry_after
             with self.count_lock:  # the whole run waits, not only this request: the limit is the target's
+                self.retried += 1
                 self.paused_until = max(self.paused_until, time.monotonic() + retry_after)
                 if self.shared_pause is not None:  # and every other xdist worker with it
                     until = max(self._shared_until(), time.time() + retry_after)
@@ -364,7 +376,12 @@ def request_kind(method: str, url: str) -> str:
 
 
 def _retry_after(exchange: Exchange) -> float | None:
+    """Seconds to wait before sending the request again, or None: not a "not now" answer."""
+    if exchange.status not in RETRIED_STATUSES:
+        return None
     value = exchange.header("retry-after")
+    if value is None and exchange.status == 503:
+        return None
     try:
         seconds = float(value) if value is not None else 1.0
     except ValueError:

@@ -30,6 +30,9 @@ class Credentials:
     # 400 is also right: not a well-formed Bearer credential (RFC 6750 §3.1 invalid_request), or
     # carried by an input the target refuses on its own (a query string)
     also_400: bool = False
+    # the exact token once whitespace around it is trimmed: a target that trims gives the caller
+    # nothing it did not have, so accepting it breaks a SHOULD (AUTH-TRIMMED), not AUTH-401
+    trimmed: bool = False
 
 
 def credentials(token: str) -> dict[str, Credentials]:
@@ -37,11 +40,12 @@ def credentials(token: str) -> dict[str, Credentials]:
     (never printed: the redactor covers every six-character run of it, in any case)."""
     return {
         "missing": Credentials({}),
-        "empty": Credentials({"Authorization": ""}),  # 'Bearer ' is the same on the wire: HTTP strips it
-        "bearer-without-token": Credentials({"Authorization": "Bearer"}),
-        "token-without-scheme": Credentials({"Authorization": token}),
-        "basic-scheme": Credentials({"Authorization": f"Basic {token}"}),
-        "token-scheme": Credentials({"Authorization": f"Token {token}"}),
+        # no Bearer credential at all: 401, or 400 invalid_request (RFC 6750 §3.1)
+        "empty": Credentials({"Authorization": ""}, also_400=True),  # 'Bearer ' is the same on the wire
+        "bearer-without-token": Credentials({"Authorization": "Bearer"}, also_400=True),
+        "token-without-scheme": Credentials({"Authorization": token}, also_400=True),
+        "basic-scheme": Credentials({"Authorization": f"Basic {token}"}, also_400=True),
+        "token-scheme": Credentials({"Authorization": f"Token {token}"}, also_400=True),
         "invalid-token": Credentials({"Authorization": "Bearer not-the-token-0000"}),
         "token-with-suffix": Credentials({"Authorization": f"Bearer {token}x"}),
         "token-prefix": Credentials({"Authorization": f"Bearer {token[:-1]}"}),
@@ -53,7 +57,7 @@ def credentials(token: str) -> dict[str, Credentials]:
         # split()[1], str.strip() (which strips a no-break space), startswith('Bearer') + slicing
         "token-then-more": Credentials({"Authorization": f"Bearer {token} x"}, also_400=True),
         "token-with-no-break-space": Credentials(
-            {"Authorization": f"Bearer {token}\xa0".encode("latin-1")}, also_400=True
+            {"Authorization": f"Bearer {token}\xa0".encode("latin-1")}, also_400=True, trimmed=True
         ),
         "scheme-without-space": Credentials({"Authorization": f"Bearer{token}"}, also_400=True),
         "scheme-twice": Credentials({"Authorization": f"Bearer Bearer {token}"}, also_400=True),
@@ -228,6 +232,8 @@ class Witness:
         self.paused_at = time.monotonic()  # when it was answered (or when the run last knew)
         self.known_paused = True
         self.requests = 0  # every request the side-effect checks sent: pauses, refusals, observations
+        # the read's lag, measured on this pause where the run has not measured it yet
+        self.lag_measured = observer.measure_lag(self.group_id, self.pause)
 
     def _send(self, batch: list[Refusal]) -> list[Exchange] | None:
         """``batch`` at the group, paused first where the run does not know it is; None when it

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance import engines
-from conformance.census import NOT_PAUSED, Before, LastSeen, read, reported_status
+from conformance.census import NOT_PAUSED, Before, LastSeen, read_fresh, reported_status
 from conformance.endpoints import pause_path, unpause_path
 from conformance.http import ApiClient, TargetError
 from conformance.state import ACTIVE, PAUSED, refused
@@ -36,6 +36,10 @@ def restore_all(
 
     def put_back(was: Before) -> Restored:
         group_id = was.group_id
+        if was.untouched:
+            return Restored(
+                group_id, "as found", True, f"the run sent it nothing that changes state; {was.how}"
+            )
         if was.status is None:
             return Restored(group_id, "unknown", False, f"not touched: {was.how}")
         if was.status == PAUSED:
@@ -44,7 +48,7 @@ def restore_all(
             action, path, accept = "unpause", unpause_path(group_id), ACTIVE if was.status == ACTIVE else None
         else:
             action = None
-        detail = "no request: unpause and pause leave it as it is"
+        detail, exchange = "no request: unpause and pause leave it as it is", None
         if action is not None:
             try:
                 exchange = api.post(path, headers=api.auth)
@@ -59,11 +63,12 @@ def restore_all(
                 return Restored(
                     group_id, was.status, False, f"{action} answered {exchange.status}, status {status!r}"
                 )
-        if was.read:
-            now, how = read(api, group_id)
-            if now != was.status:
+        if was.read:  # read until the read shows the restore's write: a replica shows it late
+            now, how, took = read_fresh(api, group_id, exchange, was.status)
+            if now != was.status or took is None:
                 return Restored(group_id, was.status, False, f"{detail}, but the read after it: {how}", now)
-            detail += ", verified with GET"
+            lag = f", the read showing it after {took:.1f} s" if took >= 0.1 else ""
+            detail += f"{lag}, verified with GET"
         return Restored(group_id, was.status, True, detail, was.status)
 
     restored = engines.run_all(put_back, before.values(), concurrency)

@@ -10,17 +10,22 @@ from conformance.checks import error_violations, violation
 from conformance.endpoints import unpause_path, version_header
 
 
-@pytest.mark.rule("AUTH-401", "ERR-ENVELOPE", "AUTH-CHALLENGE")
+@pytest.mark.rule("AUTH-401", "ERR-ENVELOPE", "AUTH-CHALLENGE", "AUTH-TRIMMED")
 @pytest.mark.parametrize("case", refusals.CREDENTIAL_CASES)
 def test_bad_credentials_get_401(api, target, verdicts, version, case):
     """Each near-miss of the configured token (refusals.credentials) is refused; one that is not a
     well-formed Bearer credential at all (RFC 6750 §3.1: invalid_request), or the token in a query
-    string a target refuses on its own, may get 400 instead."""
+    string a target refuses on its own, may get 400 instead. The exact token with whitespace around
+    it, accepted by a target that trims, is a SHOULD finding (AUTH-TRIMMED), never AUTH-401."""
     given = refusals.credentials(target.token)[case]
     if case == "token-other-case" and target.token.swapcase() == target.token:
         pytest.skip("not exercised: the configured token has no letters, so no other case of it")
     headers = {**given.headers, **version_header(version)}
     exchange = api.post(unpause_path(target.ad_group_ids[0]) + given.query, headers=headers)
+    if given.trimmed and exchange.status is not None and 200 <= exchange.status < 300:
+        found = [violation("AUTH-TRIMMED", f"answered {exchange.status}: the token was trimmed and accepted")]
+        verdicts.judge(found, exchange, f"credentials: {case}", version)
+        return
     found = error_violations(exchange, "AUTH-401", [400, 401] if given.also_400 else [401])
     if exchange.status == 401 and not exchange.header("www-authenticate"):
         found.append(violation("AUTH-CHALLENGE", "a 401 without a WWW-Authenticate challenge"))

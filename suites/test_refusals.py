@@ -21,6 +21,8 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
     version = schemas.latest_version().name
     (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
     witness = refusals.Witness(api, observer, paused, target.concurrency)
+    if witness.lag_measured:
+        verdicts.note("read-lag", "read", witness.lag_measured)
     group_id = paused.group_id
     batches = [
         witness.check("requests the contract refuses", refusals.must_refuse(api, group_id, version)),

@@ -149,9 +149,10 @@ UNREADABLE = dataclasses.replace(
 
 
 def test_a_census_that_cannot_know_refuses_to_guess_and_fails_the_run(tmp_path):
-    """Before the first test the run says which groups' status it cannot know; at the end it pauses
-    or unpauses none of them (none that was active is paused), names each with what it is now, and
-    exits 6; a status the user declares is restored as declared."""
+    """Before the first test the run says which groups' status it cannot know: it learned that on
+    one group, sent no other group anything that changes state, and leaves those out of the run. At
+    the end it pauses or unpauses none it cannot know, names the one it changed with what it is now,
+    and exits 6; a status the user declares is restored as declared."""
     server = MockServer(TOKEN, profile=UNREADABLE).start()
     paused = [group.id for group in server.api.dataset if group.status == "paused"]
     try:
@@ -167,16 +168,28 @@ def test_a_census_that_cannot_know_refuses_to_guess_and_fails_the_run(tmp_path):
         :3000
     ]
     assert any("the target stamps every call" in line for line in lines[:first_test])
+    assert any("left out of the run, sent nothing that changes state" in line for line in lines[:first_test])
     unknown = {n["group"] for n in verdicts["notes"] if n["kind"] == "restore-failed"}
-    active_or_paused = {g for g, status in before.items() if status in ("active", "paused")}
-    assert unknown == active_or_paused - {paused[0]}, unknown
-    assert all(after[g] == "active" for g in unknown), (
-        "a group whose status was unknown was paused on a guess"
+    assert len(unknown) == 1, unknown
+    (changed,) = unknown
+    assert before[changed] in ("active", "paused")
+    assert {g for g in before if after[g] != before[g]} <= {changed}, (
+        "a group other than the one checked changed"
     )
+    assert after[changed] == "active", "a group whose status was unknown was paused on a guess"
     assert after[paused[0]] == "paused", "the declared status is the one restored"
     assert "RESTORE FAILED: ad groups NOT left as the run found them" in completed.stdout
-    assert f"RESTORE FAILED: {paused[1]} -> unknown (not touched" in completed.stdout
+    assert f"RESTORE FAILED: {changed} -> unknown (not touched" in completed.stdout
     assert "now active, as far as the run knows" in completed.stdout
+    untouched = [
+        g for g, status in before.items() if status in ("active", "paused") and g not in (changed, paused[0])
+    ]
+    assert untouched, "the dataset has other groups the census could have changed"
+    for group_id in untouched:
+        assert (
+            f"restored: {group_id} -> as found (the run sent it nothing that changes state"
+            in completed.stdout
+        )
 
 
 def test_without_a_read_the_census_checks_updated_at_and_restores_every_group(tmp_path):

@@ -14,6 +14,7 @@ import copy
 import gzip
 import hmac
 import math
+import time
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -37,6 +38,20 @@ class Store:
         self.profile = profile
         self.in_flight: set[str] = set()
         self.rendered: dict[tuple[str, str], tuple[tuple, bytes]] = {}
+        # under a lagging read: each group's states with when they were written (monotonic seconds)
+        self.history = {group.id: [(-math.inf, copy.copy(group))] for group in groups}
+
+    def wrote(self, group: AdGroup) -> None:
+        if self.profile.read_lag:
+            self.history[group.id].append((time.monotonic(), copy.copy(group)))
+
+    def as_read(self, group: AdGroup) -> AdGroup:
+        """The group as the read shows it: under a lagging read, its last state written at least
+        the lag ago."""
+        if not self.profile.read_lag:
+            return group
+        seen_since = time.monotonic() - self.profile.read_lag
+        return [state for at, state in self.history[group.id] if at <= seen_since][-1]
 
     def render(self, group: AdGroup, version: str) -> dict:
         return self.profile.render(render(group, version), version)
@@ -85,7 +100,11 @@ class MockApi:
             profile = self.profile
             if profile.latency:
                 await asyncio.sleep(profile.latency)
-            if profile.rate_limit_every and self.requests % profile.rate_limit_every == 0:
+            if self.unavailable():
+                response = self.error_response(
+                    503, "unavailable", "Deploying: back in a moment.", {"Retry-After": "1"}, Fault.NONE
+                )
+            elif profile.rate_limit_every and self.requests % profile.rate_limit_every == 0:
                 response = self.error_response(
                     429, "rate_limited", "Too many requests.", {"Retry-After": "1"}, Fault.NONE
                 )
@@ -95,6 +114,16 @@ class MockApi:
             await response(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    def unavailable(self) -> bool:
+        """Under the profile's outage: from its request on, for its seconds."""
+        if self.profile.outage is None:
+            return False
+        after, seconds = self.profile.outage
+        if self.requests == after:
+            self.outage_began = time.monotonic()
+        began = getattr(self, "outage_began", None)
+        return began is not None and time.monotonic() - began < seconds
 
     def transport(self, request: Request, response: Response) -> None:
         """The profile's transport-level readings: headers, version echo, gzip, connection close."""
@@ -197,10 +226,13 @@ class MockApi:
         return self.success(store, group, version, fault)
 
     async def transition(self, store: Store, group: AdGroup, action: str, fault: Fault) -> None:
-        if action == "pause":
-            self.pause(group, fault)
-        else:
-            await self.unpause(group, store, fault)
+        try:
+            if action == "pause":
+                self.pause(group, fault)
+            else:
+                await self.unpause(group, store, fault)
+        finally:
+            store.wrote(group)
 
     def read(self, request: Request, group_id: str, fault: Fault) -> Response:
         """GET /ad_groups/{id}: the group as it is, in the negotiated version; changes nothing."""
@@ -208,10 +240,11 @@ class MockApi:
             raise Reply(405, "method_not_allowed", "Only GET is allowed here.", {"Allow": "GET"})
         self.authorize(request.headers.get("authorization"), fault)
         version = self.negotiate(request.headers.get("api-version-date"), fault)
-        group = self.store(fault.name).groups.get(group_id)
+        store = self.store(fault.name)
+        group = store.groups.get(group_id)
         if group is None:
             raise Reply(404, "not_found", "Ad group not found.")
-        return self.success(self.store(fault.name), group, version, fault)
+        return self.success(store, store.as_read(group), version, fault)
 
     def refuse(self, group: AdGroup, action: str) -> None:
         """The profile's answer to a state change the group's status does not allow."""
@@ -245,18 +278,18 @@ class MockApi:
     def authorize(self, header: str | None, fault: Fault) -> None:
         # exactly 'Bearer' (any case, RFC 9110 §11.1), one or more spaces, the token byte for byte
         scheme, _, credentials = (header or "").partition(" ")
+        credentials = credentials.strip() if self.profile.trim_token else credentials.lstrip(" ")
         valid = scheme.lower() == "bearer" and hmac.compare_digest(
-            credentials.lstrip(" ").encode("latin-1", "replace"), self.token.encode()
+            credentials.encode("latin-1", "replace"), self.token.encode()
         )
         if fault.authorized(header, valid, self.token):
             return
         status = fault.auth_status()
-        raise Reply(
-            status,
-            "unauthorized" if status == 401 else "forbidden",
-            "A valid bearer token is required.",
-            {"WWW-Authenticate": "Bearer"},
-        )
+        if header is not None and (scheme.lower() != "bearer" or not credentials) and status == 401:
+            status = self.profile.malformed_auth_status  # no Bearer credential at all: malformed
+        kind = {401: "unauthorized", 400: "invalid_request"}.get(status, "forbidden")
+        challenge = "Bearer" if status != 400 else 'Bearer error="invalid_request"'
+        raise Reply(status, kind, "A valid bearer token is required.", {"WWW-Authenticate": challenge})
 
     def negotiate(self, header: str | None, fault: Fault) -> str:
         registered = schemas.versions()

@@ -591,6 +591,13 @@ FAULTS = [
     ),
     Fault("auth-403", "A bad token gets 403, not 401.", ("AUTH-401",), Hooks(auth_status=403)),
     Fault(
+        "auth-token-trimmed",
+        "The token is compared with whitespace around it trimmed: the token with a no-break space after "
+        "it is accepted (an advisory finding: the caller gains nothing).",
+        ("AUTH-TRIMMED",),
+        Hooks(authorized=lambda header, valid, token: valid or (header or "").strip() == f"Bearer {token}"),
+    ),
+    Fault(
         "401-without-challenge",
         "401 answers carry no WWW-Authenticate (an advisory finding).",
         ("AUTH-CHALLENGE",),

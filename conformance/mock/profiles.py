@@ -55,6 +55,13 @@ class Profile:
     read_endpoint: bool = True  # answers GET /ad_groups/{id}; without it, 404 (no such route)
     stamp_every_call: bool = False  # a successful pause or unpause stamps updated_at, changed or not
     error_content_type: str = "application/json"  # the media type of error bodies
+    trim_token: bool = False  # the credentials with whitespace around them trimmed (str.strip())
+    # the status of an Authorization that is no Bearer credential at all (empty, 'Bearer' alone, no
+    # scheme, another scheme): 400 invalid_request is RFC 6750 §3.1's reading; a wrong token gets 401
+    malformed_auth_status: int = 401
+    read_lag: float = 0.0  # seconds GET /ad_groups/{id} lags the writes (a read replica)
+    # (after this many requests, for this many seconds): every answer is 503 with Retry-After: 1
+    outage: tuple[int, float] | None = None
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
     # rule -> why this reading leaves a black-box suite nothing to judge it on (the mutation score
     # excuses a fault of such a rule only where the run's verdicts show no test judged it)
@@ -289,6 +296,48 @@ PROFILES = [
         strict_requests=True,
         unjudgeable={
             "ERR-ALLOW": "no method gets 405 (every other one is 404, no such route): no Allow to judge"
+        },
+    ),
+]
+
+PROFILES += [
+    Profile(
+        "trimmed-token",
+        "The token is read with whitespace around it trimmed (str.strip(), JavaScript's trim(), Go's "
+        "strings.TrimSpace, all of which remove a no-break space), so what is compared is exactly the "
+        "configured token: a caller gains nothing, and RFC 6750 §3.1 asks for a 400 there as a SHOULD.",
+        trim_token=True,
+        advisory={"AUTH-TRIMMED": "the token with a no-break space after it is accepted, trimmed"},
+    ),
+    Profile(
+        "malformed-auth-400",
+        "An Authorization header that is no Bearer credential at all (empty, 'Bearer' alone, no scheme, "
+        "another scheme) answers 400 invalid_request with the envelope, a wrong token 401: RFC 6750 §3.1 "
+        "names 400 for a malformed request, and both are refusals the SDKs map.",
+        malformed_auth_status=400,
+    ),
+    Profile(
+        "lagging-read",
+        "GET /ad_groups/{id} is served from a replica that shows the writes a second late: the read is "
+        "not documented on these pages at all, and staging stacks commonly read from replicas.",
+        read_lag=1.0,
+    ),
+    Profile(
+        "brief-outage",
+        "Unavailable for two seconds mid-run, as during a deploy: every answer is 503 with Retry-After: 1 "
+        "and the envelope. A 503 with Retry-After says 'not now' (RFC 9110 §15.6.4), like a 429.",
+        outage=(150, 2.0),
+    ),
+    Profile(
+        "conflict-no-read",
+        "The conflict reading (409 to unpausing a group that is not paused) without GET /ad_groups/{id}: "
+        "on it an unpause answers 200 only when it activated the group, the strongest evidence a census "
+        "can have.",
+        conflict=True,
+        read_endpoint=False,
+        advisory={"BEH-IDEMPOTENT": "a second unpause answers 409, not 200: allowed, so only advisory"},
+        unjudgeable={
+            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group"
         },
     ),
 ]

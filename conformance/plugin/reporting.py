@@ -189,12 +189,13 @@ class OutcomeRecorder:
 
 
 SIDE_EFFECT = "side-effect checks"  # counted among the kinds above too: not a kind of its own
+RETRIED = "retried"  # of the kinds above, sent again after a 429's or a 503's Retry-After
 
 
 def counts_of(client: ApiClient | None) -> dict[str, int]:
     if client is None:
         return {}
-    return {**client.counts, SIDE_EFFECT: client.side_effect_requests}
+    return {**client.counts, SIDE_EFFECT: client.side_effect_requests, RETRIED: client.retried}
 
 
 def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
@@ -234,7 +235,7 @@ def requests_by_kind(totals: list[dict]) -> dict[str, int]:
 
 
 def requests_sent(kinds: dict[str, int]) -> int:
-    return sum(number for kind, number in kinds.items() if kind != SIDE_EFFECT)
+    return sum(number for kind, number in kinds.items() if kind not in (SIDE_EFFECT, RETRIED))
 
 
 @pytest.hookimpl(trylast=True)  # after session's restore, and after the session fixtures' teardown
@@ -292,6 +293,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             + (
                 f"; of them, {kinds[SIDE_EFFECT]} for the side-effect checks (BEH-REFUSAL-INERT)"
                 if kinds.get(SIDE_EFFECT)
+                else ""
+            )
+            + (
+                f"; {kinds[RETRIED]} sent again after a 429 or 503 with Retry-After (the target said 'not now')"
+                if kinds.get(RETRIED)
                 else ""
             )
         )

@@ -35,7 +35,7 @@ from conformance.plugin.clients import (
     reachable,
 )
 from conformance.plugin.failures import rule_ids_of
-from conformance.plugin.groups import restore_groups, take_census
+from conformance.plugin.groups import leave_out, restore_groups, take_census
 from conformance.plugin.keys import (
     AHEAD,
     BEFORE,
@@ -83,6 +83,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not target.embedded and worker_count(config) > 1:
         target = target.split_for_workers(worker_count(config))  # the controller's stays whole
     config.stash[TARGET] = target
+    left_out = (shared_input(config, "conformance_census") or {}).get("left_out")
+    if left_out:  # the controller's census could not know them, and sent them nothing
+        leave_out(config, left_out)
     refuse_unsafe_distribution(config)
     config.stash[STARTED] = time.monotonic()
     config.stash[STARTED_AT] = datetime.now(UTC)

@@ -56,8 +56,11 @@ def pytest_configure_node(node) -> None:
         check = facts["calibration"]
         node.workerinput["conformance_census"] = {
             "reads": facts["reads"],
-            "calibration": None if check is None else [check.trusted, check.how, check.offset],
+            "calibration": None
+            if check is None
+            else [check.trusted, check.how, check.offset, check.refuses_noop],
             "statuses": facts["statuses"],
+            "left_out": facts.get("left_out", []),
         }
 
 
