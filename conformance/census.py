@@ -43,6 +43,16 @@ from conformance.http import ApiClient, Exchange, TargetError
 from conformance.state import ACTIVE, PAUSED, Obtained, refused
 
 NOT_PAUSED, ABSENT = "not paused", "absent"
+# what the census can say of a group that an unpause or a pause may change (None: unknown)
+MOVABLE = (PAUSED, ACTIVE, NOT_PAUSED, ABSENT, None)
+
+
+def unmovable(statuses: dict[str, str | None]) -> set[str]:
+    """The groups known before the run to be neither paused nor active (rejected, say): no correct
+    unpause or pause changes them, so both sides of a split run may send to them."""
+    return {group_id for group_id, status in statuses.items() if status not in MOVABLE}
+
+
 # how far from the calibrated offset an unpause's updated_at may be and still be "this unpause":
 # Date has whole seconds, and so may updated_at
 WINDOW = timedelta(seconds=3)

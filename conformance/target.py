@@ -69,13 +69,13 @@ class Target:
     def property_ids(self) -> list[str]:
         return self.property_ad_group_ids or self.ad_group_ids
 
-    def split_for_overlap(self) -> Target:
+    def split_for_overlap(self, unmovable: set[str] = frozenset()) -> Target:
         """This target as one process sees it when its property-based tests run beside its example
         tests (conformance.plugin.ahead): the two halves of split_for_workers, for the same reason,
         and the whole rate limit (one process)."""
-        return self.split_for_workers(1)
+        return self.split_for_workers(1, unmovable)
 
-    def split_for_workers(self, workers: int) -> Target:
+    def split_for_workers(self, workers: int, unmovable: set[str] = frozenset()) -> Target:
         """This target as one of ``workers`` xdist workers sees it when all of them share it.
         --concurrency and --rate-limit are what the target takes from the whole run: the workers
         share the run's --concurrency as slots (conformance.slots: a worker may use all of them
@@ -85,12 +85,17 @@ class Target:
         once, unpause only the odd ones; the example tests, which run on one worker and pause
         groups to test unpause, use only the even ones. Otherwise a property
         case's unpause lands between a state test's pause and its check (seen: a correct target
-        failed BEH-REFUSAL-INERT at -n 2)."""
+        failed BEH-REFUSAL-INERT at -n 2). A group known to be ``unmovable`` (neither paused nor
+        active: no correct request changes it) is on the examples' side wherever it falls, since a
+        test there needs one (BEH-REJECTED-STAYS) and the property tests only judge its body."""
+        examples = [i for i, g in enumerate(self.ad_group_ids) if i % 2 == 0 or g in unmovable]
         return replace(
             self,
             rate_limit=self.rate_limit / workers,
-            ad_group_ids=self.ad_group_ids[0::2],
-            compare_ad_group_ids=self.compare_ad_group_ids[0::2],
+            ad_group_ids=[self.ad_group_ids[i] for i in examples],
+            compare_ad_group_ids=[
+                self.compare_ad_group_ids[i] for i in examples if i < len(self.compare_ad_group_ids)
+            ],
             property_ad_group_ids=self.ad_group_ids[1::2],
         )
 

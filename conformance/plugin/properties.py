@@ -10,11 +10,11 @@ import threading
 import hypothesis
 import pytest
 
-from conformance import engines, state
+from conformance import census, engines, state
 from conformance.checks import Verdicts
 from conformance.http import ApiClient
 from conformance.plugin import ahead
-from conformance.plugin.keys import AHEAD, SEED, TARGET, VERDICTS
+from conformance.plugin.keys import AHEAD, CENSUS_FACTS, SEED, TARGET, VERDICTS
 from conformance.plugin.xdist import worker_count
 from conformance.target import Target
 
@@ -104,7 +104,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         running_ahead = [item for item in items if ahead.is_property_test(item)]
         if running_ahead and len(running_ahead) < len(items):
             # the census (pytest_sessionstart) read every group; from here on each side has its half
-            config.stash[TARGET] = target.split_for_overlap()
+            statuses = config.stash.get(CENSUS_FACTS, {}).get("statuses", {})
+            config.stash[TARGET] = target.split_for_overlap(census.unmovable(statuses))
             config.stash[AHEAD] = ahead.Ahead(running_ahead, target.ad_group_ids)
             items[:] = ahead.in_order(items)
 

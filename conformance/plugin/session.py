@@ -80,8 +80,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # request. First, so that against a remote target the census is taken before xdist starts workers.
     config = session.config
     target = resolve(config)
-    if not target.embedded and worker_count(config) > 1:
-        target = target.split_for_workers(worker_count(config))  # the controller's stays whole
+    if not target.embedded and worker_count(config) > 1:  # the controller's stays whole
+        statuses = (shared_input(config, "conformance_census") or {}).get("statuses", {})
+        target = target.split_for_workers(worker_count(config), census.unmovable(statuses))
     config.stash[TARGET] = target
     left_out = (shared_input(config, "conformance_census") or {}).get("left_out")
     if left_out:  # the controller's census could not know them, and sent them nothing
