@@ -39,7 +39,7 @@ from email.utils import parsedate_to_datetime
 from conformance import engines, invariants
 from conformance.checks import body_of
 from conformance.endpoints import pause_path, read_path, unpause_path
-from conformance.http import ApiClient, Exchange, TargetError
+from conformance.http import ApiClient, Exchange, SuiteTransportError, TargetError
 from conformance.state import ACTIVE, PAUSED, Obtained, refused
 
 NOT_PAUSED, ABSENT = "not paused", "absent"
@@ -132,7 +132,7 @@ def read(api: ApiClient, group_id: str) -> tuple[str | None, str]:
 def _read_body(api: ApiClient, group_id: str) -> tuple[str | None, str, dict]:
     try:
         exchange = api.request("GET", read_path(group_id), headers=api.auth)
-    except TargetError as error:
+    except (TargetError, SuiteTransportError) as error:
         return None, f"GET: {error}", {}
     body = lenient_body(exchange) if exchange.status == 200 else None
     if body is not None and body.get("id") == group_id and isinstance(body.get("status"), str):
@@ -179,7 +179,7 @@ def _first_unpause(api: ApiClient, group_id: str, no_read: str) -> Before:
     """Step 3's unpause; ``ambiguous`` when only the calibration can tell what it means."""
     try:
         first = api.post(unpause_path(group_id), headers=api.auth)
-    except TargetError as error:
+    except (TargetError, SuiteTransportError) as error:
         return Before(group_id, None, f"{no_read}; unpause: {error}")
     obtained = Obtained(group_id, None, exchange=first if first.status == 200 else None, route=[first])
     status = reported_status(first)
@@ -245,7 +245,7 @@ def calibrate(api: ApiClient, first: Exchange, group_id: str, may_pause: bool) -
             )
         time.sleep(SECOND)
         activated = api.post(unpause_path(group_id), headers=api.auth)
-    except TargetError as error:
+    except (TargetError, SuiteTransportError) as error:
         return Calibration(False, f"checking updated_at on {group_id}: {error}")
     moved = _updated(activated)
     before = max(filter(None, [stamped, _updated(paused)]))

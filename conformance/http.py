@@ -4,6 +4,7 @@ a record of every exchange with every secret redacted (attachments, curl lines, 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -131,6 +132,64 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+class Connections:
+    """Keep-alive clients, each used by one thread at a time: a request leases one and gives it back
+    once its response is closed. httpcore's pool, shared by threads, can close an idle-looking
+    connection that another thread was just given (encode/httpcore#1110: surplus keep-alive, room
+    at max_connections, a server that closed it), and the request then reads a socket closed under
+    it (EBADF, seen once in seven rate-limited runs); a pool only one thread uses has no such race."""
+
+    def __init__(self, timeout: float, verify: bool):
+        self.timeout = timeout
+        # the CA bundle loaded once for every client (20-30 ms a load); none for a plain-http target
+        self.verify = httpx.create_ssl_context() if verify else False
+        self.idle: list[httpx.Client] = []
+        self.every: list[httpx.Client] = []
+        self.lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def lease(self):
+        with self.lock:
+            client = self.idle.pop() if self.idle else None
+        if client is None:
+            client = httpx.Client(
+                timeout=self.timeout,
+                follow_redirects=False,  # so every request goes to base_url, whatever its scheme
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                verify=self.verify,
+            )
+            with self.lock:
+                self.every.append(client)
+        try:
+            yield client
+        finally:
+            with self.lock:
+                self.idle.append(client)
+
+    def close(self) -> None:
+        with self.lock:
+            clients, self.every, self.idle = self.every, [], []
+        for client in clients:
+            client.close()
+
+
+class SuiteTransportError(BaseException):
+    """A transport error the suite caused in its own process (a socket closed under its reader:
+    EBADF), which no target can send: a SUITE ERROR (exit 3), never a verdict or a target error. A
+    BaseException, like TargetStopped, so hypothesis neither shrinks nor generates past it."""
+
+
+def caused_by_the_suite(error: BaseException) -> bool:
+    """Whether an httpx error comes from a socket this process closed (EBADF, ENOTSOCK), by the
+    OSError it was raised from (never by its text, which may quote what the target sent)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.EBADF, errno.ENOTSOCK):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class TargetError(Exception):
     """The target did not answer usably (unreachable, timed out, reset, oversized, undecodable):
     a target error, reported in its own category, not a contract verdict."""
@@ -175,14 +234,11 @@ class ApiClient:
         self.max_body = max_body
         self.retries_on_429 = retries_on_429
         self.retried = 0  # requests sent again after a 429 or a 503's Retry-After
-        self.http = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,  # so every request goes to base_url, whatever its scheme
-            limits=httpx.Limits(max_connections=20),
-            # https targets are verified; a plain-http one never negotiates TLS, so loading the CA
-            # bundle for it would only cost 20-30 ms of every run
-            verify=not self.base_url.startswith("http://"),
-        )
+        # builds requests only (its default headers); they are sent on a leased client
+        self.http = httpx.Client(timeout=timeout, verify=False)
+        # https targets are verified; a plain-http one never negotiates TLS, so loading the CA
+        # bundle for it would only cost 20-30 ms of every run
+        self.connections = Connections(timeout, verify=not self.base_url.startswith("http://"))
         self.timeout = timeout
         self.local = threading.local()
         self.counts = {"unpause": 0, "pause": 0, "read": 0, "other": 0}  # requests sent, by kind
@@ -294,10 +350,10 @@ class ApiClient:
         with self.count_lock:
             self.counts[request_kind(method, url)] += 1
         bounded = self.slots is not None and not getattr(self.local, "at_once", False)
-        with self.slots.held() if bounded else contextlib.nullcontext():
+        with self.slots.held() if bounded else contextlib.nullcontext(), self.connections.lease() as http:
             started = time.monotonic()  # the target's time starts once the request may go out
             try:
-                response = self._send_once_more_if_dropped(request)
+                response = self._send_once_more_if_dropped(http, request)
                 try:
                     exchange.status = response.status_code
                     exchange.response_headers = list(response.headers.items())
@@ -307,6 +363,11 @@ class ApiClient:
             except httpx.LocalProtocolError:
                 raise  # the suite built an invalid request: an error in the suite, not in the target
             except httpx.HTTPError as error:
+                if caused_by_the_suite(error):
+                    raise SuiteTransportError(
+                        f"{method} {self.redact(url)}: the suite's own socket failed under it: "
+                        f"{type(error).__name__}: {self.redact(str(error))}"
+                    ) from None
                 exchange.error = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
             finally:
                 exchange.elapsed = time.monotonic() - started
@@ -321,18 +382,18 @@ class ApiClient:
             observe(exchange)
         return exchange
 
-    def _send_once_more_if_dropped(self, request: httpx.Request) -> httpx.Response:
+    def _send_once_more_if_dropped(self, http: httpx.Client, request: httpx.Request) -> httpx.Response:
         """A kept-alive connection the server closed as the request went out ends with no response
         at all (seen against a correct mock at --concurrency 8: 1 run in 20 under Python 3.13): it
         is sent once more, on a new connection. Unpause and pause are idempotent in effect, so the
         second send changes nothing a first answered one would not; a second drop, or a reset
         mid-answer, is the target's (TargetError)."""
         try:
-            return self.http.send(request, stream=True)
+            return http.send(request, stream=True)
         except httpx.RemoteProtocolError as error:
             if "without sending a response" not in str(error):
                 raise
-            return self.http.send(request, stream=True)
+            return http.send(request, stream=True)
 
     def _read_capped(self, response: httpx.Response, started: float) -> bytes:
         """The body, refused beyond ``max_body`` bytes or past the request's total deadline."""
@@ -360,6 +421,7 @@ class ApiClient:
         return sum(self.counts.values())
 
     def close(self) -> None:
+        self.connections.close()
         self.http.close()
 
 

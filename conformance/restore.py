@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from conformance import engines
 from conformance.census import NOT_PAUSED, Before, LastSeen, read_fresh, reported_status
 from conformance.endpoints import pause_path, unpause_path
-from conformance.http import ApiClient, TargetError
+from conformance.http import ApiClient, SuiteTransportError, TargetError
 from conformance.state import ACTIVE, PAUSED, refused
 
 
@@ -52,7 +52,7 @@ def restore_all(
         if action is not None:
             try:
                 exchange = api.post(path, headers=api.auth)
-            except TargetError as error:
+            except (TargetError, SuiteTransportError) as error:
                 return Restored(group_id, was.status, False, f"{action}: {error}")
             status = reported_status(exchange)
             if refused(exchange):

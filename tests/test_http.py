@@ -3,10 +3,15 @@ threads, and other xdist workers through the shared pause file), and requests ar
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import threading
 import time
 
-from conformance.http import ApiClient
+import httpx
+import pytest
+
+from conformance.http import ApiClient, SuiteTransportError, caused_by_the_suite
 from conformance.mock.server import MockServer
 from tests.hostile import HostileServer
 
@@ -99,3 +104,65 @@ def test_a_curl_line_names_the_token_by_its_variable_and_redacts_any_other_crede
     assert "$CONFORMANCE_API_TOKEN" not in near_miss
     assert "Bearer [REDACTED]" in near_miss
     assert token[:10] not in near_miss
+
+
+def test_no_two_threads_share_a_connection_pool():
+    """Each request leases a client that no other thread uses until its response is closed:
+    httpcore's shared pool can close a connection another thread was just given (EBADF)."""
+    mock = MockServer(TOKEN).start()
+    client = ApiClient(mock.url, token=TOKEN)
+    group = mock.api.dataset[0].id
+    in_use: dict[int, int] = {}
+    overlaps = []
+    lease = client.connections.lease
+
+    @contextlib.contextmanager
+    def watched():
+        with lease() as http:
+            key = id(http)
+            if in_use.setdefault(key, 0):
+                overlaps.append(key)
+            in_use[key] += 1
+            try:
+                yield http
+            finally:
+                in_use[key] -= 1
+
+    client.connections.lease = watched
+    try:
+        threads = [
+            threading.Thread(target=lambda: [client.post(f"/ad_groups/{group}/unpause") for _ in range(20)])
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        client.close()
+        mock.stop()
+    assert overlaps == []
+    assert 1 < len(in_use) <= 8  # reused, never more than the threads in flight
+    assert client.counts["unpause"] == 160
+
+
+def test_a_socket_closed_by_the_suite_is_a_suite_error_not_the_targets():
+    """EBADF under a read is the suite's own doing: SuiteTransportError, never a TargetError."""
+    mock = MockServer(TOKEN).start()
+    client = ApiClient(mock.url, token=TOKEN)
+
+    def closed_under_it(http, request):
+        try:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        except OSError as error:
+            raise httpx.ReadError(str(error)) from error
+
+    client._send_once_more_if_dropped = closed_under_it
+    try:
+        with pytest.raises(SuiteTransportError):
+            client.post("/ad_groups/x/unpause")
+        assert client.consecutive_failures == 0  # not counted against the target
+    finally:
+        client.close()
+        mock.stop()
+    assert not caused_by_the_suite(httpx.ReadError("[Errno 9] Bad file descriptor"))  # text is the target's

@@ -60,6 +60,7 @@ class Profile:
     # scheme, another scheme): 400 invalid_request is RFC 6750 §3.1's reading; a wrong token gets 401
     malformed_auth_status: int = 401
     read_lag: float = 0.0  # seconds GET /ad_groups/{id} lags the writes (a read replica)
+    keep_alive: float = 5.0  # seconds an idle connection is kept open (uvicorn's default: 5)
     # (after this many requests, for this many seconds): every answer is 503 with Retry-After: 1
     outage: tuple[int, float] | None = None
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
@@ -327,6 +328,12 @@ PROFILES += [
         "Unavailable for two seconds mid-run, as during a deploy: every answer is 503 with Retry-After: 1 "
         "and the envelope. A 503 with Retry-After says 'not now' (RFC 9110 §15.6.4), like a 429.",
         outage=(150, 2.0),
+    ),
+    Profile(
+        "short-keep-alive",
+        "An idle connection is closed after one second (a proxy's or load balancer's idle timeout): "
+        "HTTP/1.1 lets either side close a persistent connection at any time.",
+        keep_alive=1.0,
     ),
     Profile(
         "conflict-no-read",

@@ -26,7 +26,12 @@ class MockServer:
         self.socket.bind((host, port))
         self.host, self.port = self.socket.getsockname()[:2]
         config = uvicorn.Config(
-            self.api, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+            self.api,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=profile.keep_alive,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
