@@ -1,7 +1,8 @@
 """Stress proof that a red run means the target broke a rule: ``python benchmarks/stress.py
-[--runs 20] [--latency-ms 20] [--python PATH] [--phase property|full] [--xdist N]``.
+[--runs 20] [--latency-ms 20] [--python PATH] [--phase property|full] [--xdist N] [--profile NAME]``.
 
-One standalone, correct mock behind the latency proxy, and the suite run against it as a user runs
+One standalone, correct mock (``--profile``: one of its correct variants, e.g. rate-limited,
+lagging-read, brief-outage, short-keep-alive) behind the latency proxy, and the suite run against it as a user runs
 it against staging (``--base-url``, so the remote default ``--concurrency 8``, threads), the
 thorough hypothesis profile, ``--runs`` times in a row, each a fresh process (cold imports and
 caches, where the thread-safety bugs live). Every run must exit 0: a correct server never fails
@@ -25,6 +26,8 @@ from pathlib import Path
 
 from harness import IDS, ROOT, TOKEN, WRAPPER, LatencyProxy
 
+from conformance.mock.profiles import CATALOGUE as PROFILES
+from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
 from conformance.mutation import suite_command
 
@@ -50,14 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable, help="the interpreter the suite runs under")
     parser.add_argument("--phase", choices=["property", "full"], default="property")
     parser.add_argument("--xdist", type=int, default=0, help="run the suite with -n N --dist loadgroup")
+    parser.add_argument(
+        "--profile", default=DEFAULT.name, choices=list(PROFILES), help="the mock's correct variant"
+    )
     args = parser.parse_args(argv)
-    mock = MockServer(TOKEN).start()
+    mock = MockServer(TOKEN, profile=PROFILES[args.profile]).start()
     proxy = LatencyProxy(mock.port, args.latency_ms / 1000)
     version = subprocess.run(
         [args.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
     ).stdout.strip()
     print(
-        f"stress: {args.runs} thorough {args.phase} runs, Python {version}, {args.latency_ms:g} ms a response"
+        f"stress: {args.runs} thorough {args.phase} runs, Python {version}, {args.latency_ms:g} ms a response, "
+        f"mock profile {args.profile}"
     )
     failed, seconds, peaks = [], [], []
     try:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -446,8 +447,12 @@ def _retry_after(exchange: Exchange) -> float | None:
         return None
     try:
         seconds = float(value) if value is not None else 1.0
-    except ValueError:
-        return 1.0  # an HTTP-date: wait a second rather than parse clocks
+    except ValueError:  # an HTTP-date (RFC 9110 §10.2.3), read against the answer's own Date
+        try:
+            until, now = parsedate_to_datetime(value), parsedate_to_datetime(exchange.header("date") or "")
+            seconds = (until - now).total_seconds()
+        except (TypeError, ValueError, IndexError):
+            return 1.0  # no Date to read it against, or not a date: a second
     if not math.isfinite(seconds) or seconds > MAX_RETRY_AFTER:
         return None
     return max(seconds, 0.0)

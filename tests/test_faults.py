@@ -49,7 +49,7 @@ def test_every_fault_names_existing_rules():
 
 
 def test_the_catalogue_holds_every_fault_the_readme_counts():
-    assert len(CATALOGUE) == 81  # README: "81 faults"; a new fault updates both
+    assert len(CATALOGUE) == 82  # README: "82 faults"; a new fault updates both
 
 
 def test_every_rule_has_a_check_and_a_fault():
@@ -121,6 +121,12 @@ def transcript(base: str, ids: list[str]) -> list:
         ):
             record(http.post(f"/ad_groups/{first}/unpause", headers=headers))
         record(http.post(f"/ad_groups/{first}/unpause", headers={"Authorization": f"Bearer {TOKEN.upper()}"}))
+        record(
+            http.post(
+                f"/ad_groups/{first}/unpause",
+                headers={"Authorization": f"Bearer {TOKEN}\xa0".encode("latin-1")},
+            )
+        )
         record(http.post(f"/ad_groups/{first}/unpause?foo=bar", headers=auth))
         # refusals at a paused group, then its status: a refusal must have changed nothing
         for refused in ({"Authorization": "Bearer wrong"}, {**auth, "Api-Version-Date": "1999-01-01"}):

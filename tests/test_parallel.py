@@ -164,7 +164,10 @@ def test_against_a_shared_target_no_property_case_touches_a_group_an_example_tes
     assert property_cases
     assert paused_by_examples
     assert groups(property_cases) <= set(ids[1::2])
-    assert paused_by_examples <= set(ids[0::2])
+    # the examples may also send to a group no correct request changes (rejected, say), wherever it
+    # falls: a test of theirs needs one, and neither side's requests change it
+    unmovable = {g.id for g in build_dataset(0) if g.status not in ("paused", "active")}
+    assert paused_by_examples - unmovable <= set(ids[0::2])
     assert after == {g.id: g.status for g in build_dataset(0)}  # restored, every one
 
 

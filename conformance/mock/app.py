@@ -15,7 +15,8 @@ import gzip
 import hmac
 import math
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -102,11 +103,11 @@ class MockApi:
                 await asyncio.sleep(profile.latency)
             if self.unavailable():
                 response = self.error_response(
-                    503, "unavailable", "Deploying: back in a moment.", {"Retry-After": "1"}, Fault.NONE
+                    503, "unavailable", "Deploying: back in a moment.", self.retry_after(1), Fault.NONE
                 )
             elif profile.rate_limit_every and self.requests % profile.rate_limit_every == 0:
                 response = self.error_response(
-                    429, "rate_limited", "Too many requests.", {"Retry-After": "1"}, Fault.NONE
+                    429, "rate_limited", "Too many requests.", self.retry_after(1), Fault.NONE
                 )
             else:
                 response = await self.handle(request)
@@ -114,6 +115,17 @@ class MockApi:
             await response(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    def now(self) -> datetime:
+        """The server's clock, which a profile may set ahead of the suite's."""
+        return datetime.now(UTC) + timedelta(seconds=self.profile.clock_skew)
+
+    def retry_after(self, seconds: int) -> dict[str, str]:
+        if not self.profile.retry_after_date:
+            return {"Retry-After": str(seconds)}
+        return {
+            "Retry-After": format_datetime(datetime.now(UTC) + timedelta(seconds=seconds + 1), usegmt=True)
+        }
 
     def unavailable(self) -> bool:
         """Under the profile's outage: from its request on, for its seconds."""
@@ -261,7 +273,7 @@ class MockApi:
     def stamp(self, group: AdGroup) -> None:
         """A successful call that changes nothing: some servers stamp updated_at on every write."""
         if self.profile.stamp_every_call:
-            group.updated_at = datetime.now(UTC)
+            group.updated_at = self.now()
 
     def success(self, store: Store, group: AdGroup, version: str, fault: Fault) -> Response:
         if fault is Fault.NONE:
@@ -311,7 +323,7 @@ class MockApi:
             self.stamp(group)
         if group.status == "active":
             group.status = "paused"
-            group.updated_at = datetime.now(UTC)
+            group.updated_at = self.now()
 
     async def unpause(self, group: AdGroup, store: Store, fault: Fault) -> None:
         if group.id in store.in_flight:
@@ -325,7 +337,7 @@ class MockApi:
                 fault.already_active()
                 if fault.toggles():
                     group.status = "paused"
-                    group.updated_at = datetime.now(UTC)
+                    group.updated_at = self.now()
                     return
             if group.status != "paused" and fault.activates_unmovable() and group.status != "active":
                 group.status = "paused"  # the fault: activated below like a paused group
@@ -335,6 +347,6 @@ class MockApi:
             if group.status == "paused" and fault.activates() and not (after_two_pauses and fault.forgets()):
                 group.status = "active"
                 if fault.stamps_activation():
-                    group.updated_at = datetime.now(UTC)
+                    group.updated_at = self.now()
         finally:
             store.in_flight.discard(group.id)

@@ -61,6 +61,9 @@ class Profile:
     malformed_auth_status: int = 401
     read_lag: float = 0.0  # seconds GET /ad_groups/{id} lags the writes (a read replica)
     keep_alive: float = 5.0  # seconds an idle connection is kept open (uvicorn's default: 5)
+    clock_skew: float = 0.0  # seconds the server's clock is ahead of the suite's (what it stamps)
+    date_header: bool = True  # sends Date (RFC 9110 §6.6.1: a server with a clock MUST)
+    retry_after_date: bool = False  # a 429's or 503's Retry-After as an HTTP-date, not seconds
     # (after this many requests, for this many seconds): every answer is 503 with Retry-After: 1
     outage: tuple[int, float] | None = None
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
@@ -334,6 +337,25 @@ PROFILES += [
         "An idle connection is closed after one second (a proxy's or load balancer's idle timeout): "
         "HTTP/1.1 lets either side close a persistent connection at any time.",
         keep_alive=1.0,
+    ),
+    Profile(
+        "skewed-clock-no-read",
+        "No GET /ad_groups/{id}, a clock two minutes ahead of the suite's, and no Date header (as a "
+        "proxy that trims headers sends it): the pages promise ISO 8601 timestamps, not a synchronised "
+        "clock, and an origin server without a reliable clock must not send Date (RFC 9110 §6.6.1).",
+        read_endpoint=False,
+        clock_skew=120.0,
+        date_header=False,
+        unjudgeable={
+            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group"
+        },
+    ),
+    Profile(
+        "retry-after-date",
+        "Every 60th request is refused with 429 whose Retry-After is an HTTP-date two seconds ahead: RFC "
+        "9110 §10.2.3 allows a date or seconds.",
+        rate_limit_every=60,
+        retry_after_date=True,
     ),
     Profile(
         "conflict-no-read",

@@ -32,6 +32,7 @@ class MockServer:
             lifespan="off",
             timeout_graceful_shutdown=1,
             timeout_keep_alive=profile.keep_alive,
+            date_header=profile.date_header,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
