@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -200,12 +201,86 @@ def violation(rule_id: str, message: str) -> rules.Violation:
 NOT_JUDGED = "not-judged"
 
 # json_violations() judges these on every exchange of every test, whatever rule the test names
-JUDGED_ON_EVERY_RESPONSE = ("ERR-JSON", "ERR-JSON-UNIQUE", "ERR-NO-5XX")
+JUDGED_ON_EVERY_RESPONSE = (
+    "ERR-JSON",
+    "ERR-JSON-UNIQUE",
+    "ERR-NO-5XX",
+    "EXP-NO-CREDENTIALS",
+    "EXP-NO-STACK",
+    "EXP-NO-PUBLIC-CACHE",
+)
+
+# how a stack trace or a source path reads in the languages servers are written in
+STACK_TRACE = re.compile(
+    r"Traceback \(most recent call last\)"  # Python
+    r"|File \"[^\"]+\.py\", line \d+"
+    r"|\bat [\w$.<>]+\([\w$]+\.(?:java|kt|scala):\d+\)"  # JVM
+    r"|\bat .+\.(?:js|mjs|cjs|ts):\d+:\d+"  # Node
+    r"|goroutine \d+ \[|\.go:\d+ \+0x"  # Go
+    r"|\.rb:\d+:in `"  # Ruby
+    r"|(?:in|at) /[\w./-]+\.php(?: on line |:)\d+"  # PHP
+    r"|\b(?:/usr|/home|/var|/opt|/app|/srv|/src)/[\w.-]+/[\w./-]+\.(?:py|rb|js|ts|go|java|php|cs)\b"
+    r"|[A-Z]:\\[\w\\ .-]+\.(?:cs|java|py)\b"
+)
+CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
+
+
+def sent_credentials(exchange: Exchange) -> list[str]:
+    """The credentials the request carried (the Authorization value without its scheme, an API key
+    header, an access_token in the query), at least 8 characters long: shorter ones match by chance."""
+    found = []
+    for name, value in exchange.request_headers:
+        if name.lower() in ("authorization", "x-api-key"):
+            parts = value.strip().split(None, 1)
+            if len(parts) == 2 and parts[0].lower() in CREDENTIAL_SCHEMES:
+                value = parts[1]
+            found.append(value.strip())
+    query = urlsplit(exchange.url).query
+    found += [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "access_token"]
+    return [credential for credential in dict.fromkeys(found) if len(credential) >= 8]
+
+
+def exposure_violations(exchange: Exchange) -> list[rules.Violation]:
+    """EXP-NO-CREDENTIALS, EXP-NO-STACK and EXP-NO-PUBLIC-CACHE for any response."""
+    if exchange.status is None:
+        return []
+    found = []
+    body = exchange.response_body
+    headers = " ".join(value for _, value in exchange.response_headers)
+    for credential in sent_credentials(exchange):
+        if credential.encode("latin-1", "replace") in body or credential in headers:
+            where = "body" if credential.encode("latin-1", "replace") in body else "headers"
+            found.append(
+                violation(
+                    "EXP-NO-CREDENTIALS", f"the response's {where} carry the credentials the request sent"
+                )
+            )
+            break
+    if exchange.status >= 400:
+        match = STACK_TRACE.search(body[:100_000].decode("utf-8", "replace"))
+        if match:
+            found.append(
+                violation(
+                    "EXP-NO-STACK",
+                    f"an error answer carries a stack trace or source path: {match.group(0)[:80]!r}",
+                )
+            )
+    if 200 <= exchange.status < 300:
+        directives = [d.strip().lower() for d in (exchange.header("cache-control") or "").split(",")]
+        if "public" in directives:
+            found.append(
+                violation(
+                    "EXP-NO-PUBLIC-CACHE",
+                    f"a {exchange.status} to an authenticated {exchange.method} is 'Cache-Control: "
+                    f"{exchange.header('cache-control')}': a shared cache may store it and serve it to others",
+                )
+            )
+    return found
 
 
 def json_violations(exchange: Exchange) -> list[rules.Violation]:
-    """ERR-JSON, ERR-JSON-UNIQUE and ERR-NO-5XX for any response."""
-    found = []
+    """ERR-JSON, ERR-JSON-UNIQUE and ERR-NO-5XX for any response, and what it may not expose."""
+    found = exposure_violations(exchange)
     if exchange.status is not None and exchange.status >= 500:
         found.append(violation("ERR-NO-5XX", f"answered {exchange.status}"))
     media_type = exchange.content_type.split(";")[0].strip().lower()
@@ -319,6 +394,7 @@ NOTE_HEADINGS = {
     "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
     "restored": "Ad groups restored to their status before the run",
     "read-lag": "What the run measured of the target's read (GET /ad_groups/{id})",
+    "identity": "The run's other identities (another account's token, a token without ad_campaign:update)",
 }
 # what a test needed of a group -> the kind of note a group that could not give it gets
 NOT_EXERCISED_KIND = {"a 200 unpause": "not-exercised", "paused": "not-pausable"}

@@ -55,6 +55,13 @@ def plan(
                 "GET /ad_groups/{id} (or, without it, an unpause) to see it is still paused (side-effect "
                 "checks: the next group instead, if this one cannot be paused)"
             )
+        if "test_integrity.py" in test_files and use_pause and number == 0:
+            lines.append(
+                f"  POST /ad_groups/{group_id}/pause, then /unpause, once per version (its settings compared); "
+                "then a pause and an unpause whose JSON body names title, budget, bid strategy, target cost "
+                "and campaign, and a read (or, without it, an unpause) to see none was written (integrity "
+                "checks: the next group instead, if this one cannot be paused)"
+            )
         if "test_properties.py" in test_files:
             lines.append(f"  POST /ad_groups/{group_id}/unpause with generated headers (property tests)")
         if restore:

@@ -10,7 +10,9 @@ bisected, to name the request that did it.
 from __future__ import annotations
 
 import itertools
+import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -129,12 +131,22 @@ QUERIES = {
     "encoded": "?q=%E2%9C%93%00",
 }
 
-# the newer SDKs send one; a server ignores it or refuses a value it does not accept
-IDEMPOTENCY_KEYS = {
-    "uuid": "5f0c2d62-9a64-4c8e-9d0b-3c1f2f3f6a10",
-    "short": "k",
-    "long": "k" * 255,
-}
+
+def idempotency_keys() -> dict[str, str]:
+    """Idempotency-Key values of each shape the newer SDKs may send, fresh at every call: a server
+    that honours keys replays the stored answer to a key it has seen (for 24 hours, whoever's run
+    sent it), so a key reused by accident would judge an old answer."""
+    return {
+        "uuid": str(uuid.uuid4()),
+        "short": secrets.token_urlsafe(3),
+        "long": secrets.token_hex(128)[:255],
+    }
+
+
+IDEMPOTENCY_KEY_CASES = list(idempotency_keys())
+
+
+NEAR_MISS_ID = "ad group id: "  # how a refusal aimed at an id that resembles the witness's is named
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,7 @@ def must_refuse(api: ApiClient, group_id: str, version: str) -> list[Refusal]:
         "id-other-case": group_id.swapcase(),
     }.items():
         if other != group_id:
-            found.append(Refusal(f"ad group id: {case}", "POST", unpause_path(other), valid))
+            found.append(Refusal(f"{NEAR_MISS_ID}{case}", "POST", unpause_path(other), valid))
     return found
 
 
@@ -193,7 +205,7 @@ def may_refuse(api: ApiClient, group_id: str, version: str) -> list[Refusal]:
     ]
     found += [
         Refusal(f"Idempotency-Key: {case}", "POST", path, {**valid, "Idempotency-Key": key}, must=False)
-        for case, key in IDEMPOTENCY_KEYS.items()
+        for case, key in idempotency_keys().items()
     ]
     return found
 

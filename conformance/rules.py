@@ -29,6 +29,8 @@ class Rule:
     silent: str = ""  # what the docs leave open here, and the readings the rule accepts
     branches: tuple[dict, ...] = ()  # documented cases a 200 body can exercise (response coverage)
     forbids: tuple[dict, ...] = ()  # values this rule rules out of a 200 unpause body
+    owasp: str = ""  # its OWASP API Security Top 10 (2023) category, where it has one
+    wfc: int | None = None  # its Web Fuzzing Commons fault code (webfuzzing-commons 0.12.1)
 
     def applies_to(self, version: str) -> bool:
         return version in self.versions
@@ -56,6 +58,8 @@ def catalogue() -> dict[str, Rule]:
             silent=entry.get("silent", ""),
             branches=tuple(entry.get("branches", ())),
             forbids=tuple(entry.get("forbids", ())),
+            owasp=entry.get("owasp", ""),
+            wfc=entry.get("wfc"),
         )
     return rules
 

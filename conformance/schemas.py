@@ -65,6 +65,14 @@ class Version:
         return frozenset(self.schema["properties"])
 
     @property
+    def settings(self) -> tuple[str, ...]:
+        """The fields an unpause must leave as they were: every one the schema does not mark
+        ``x-changed-by-unpause`` (status, updated_at, what delivery moves)."""
+        return tuple(
+            name for name, node in self.schema["properties"].items() if "x-changed-by-unpause" not in node
+        )
+
+    @property
     def validator(self) -> Draft202012Validator:
         return _validator(self.schema["$id"])
 

@@ -126,13 +126,14 @@ def obtain(
     return result
 
 
-def pause_first(api: ApiClient, group_id: str) -> Obtained:
-    """Set-up: bring a group to paused, known from a 200 pause reporting 'paused'. Where pause
-    is refused (the conflict reading: it is not active), unpause it and pause again. ``exchange``
-    is that 200 pause; ``not_exercised`` says why the group cannot be paused."""
+def pause_first(api: ApiClient, group_id: str, version: str | None = None) -> Obtained:
+    """Set-up: bring a group to paused, known from a 200 pause reporting 'paused' (its body in
+    ``version``; None: no header). Where pause is refused (the conflict reading: it is not active),
+    unpause it and pause again. ``exchange`` is that 200 pause; ``not_exercised`` says why the group
+    cannot be paused."""
     result = Obtained(group_id, None)
     for attempt in range(2):
-        paused = api.post(pause_path(group_id), headers=api.auth)
+        paused = api.post(pause_path(group_id), headers={**api.auth, **version_header(version)})
         result.route.append(paused)
         status = (body_of(paused) or {}).get("status")
         if paused.status == 200 and status == PAUSED:
@@ -166,12 +167,12 @@ def pause_first(api: ApiClient, group_id: str) -> Obtained:
     return result
 
 
-def first_pausable(api: ApiClient, group_ids: list[str]) -> Obtained:
+def first_pausable(api: ApiClient, group_ids: list[str], version: str | None = None) -> Obtained:
     """Set-up of a test on one paused group: the first of ``group_ids`` that can be paused, or the
     last attempt (whose ``not_exercised`` says why none could)."""
     paused = None
     for group_id in group_ids:
-        paused = pause_first(api, group_id)
+        paused = pause_first(api, group_id, version)
         if paused.not_exercised is None:
             break
     return paused

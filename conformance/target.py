@@ -53,6 +53,9 @@ class Target:
     compare_base_url: str | None = None  # a second target every request is mirrored to (drift)
     compare_token: str = field(default="", repr=False)
     compare_ad_group_ids: list[str] = field(default_factory=list)  # paired in order with ad_group_ids
+    peer_token: str = field(default="", repr=False)  # a valid token of another account ("": none)
+    read_only_token: str = field(default="", repr=False)  # this account's, without ad_campaign:update
+    foreign_ad_group_ids: list[str] = field(default_factory=list)  # the other account's ad groups
     declared: dict[str, str] = field(default_factory=dict)  # ad group -> its status, as the user knows it
     dry_run: bool = False  # print the state-changing requests the run would send, and send none
     # the groups the property-based tests send to; empty: all of them (see split_for_workers)
@@ -142,11 +145,22 @@ def resolve(config: pytest.Config) -> Target:
         + config.getini("conformance_allowed_hosts")
         + _csv(os.environ.get("CONFORMANCE_ALLOWED_HOSTS"))
     )
+    peer_token, read_only_token = option("peer_api_token") or "", option("read_only_api_token") or ""
+    foreign_ids = option("foreign_ad_group_id") or _csv(os.environ.get("CONFORMANCE_FOREIGN_AD_GROUP_IDS"))
+    for group_id in foreign_ids:
+        check_ad_group_id(group_id)
+    if set(foreign_ids) & set(ids):
+        raise pytest.UsageError("an --ad-group-id is also a --foreign-ad-group-id: a group has one account")
     if base_url is None:
-        from conformance.mock.dataset import build_dataset
+        from conformance.mock.app import PEER, READ_ONLY, derived_token
+        from conformance.mock.dataset import build_dataset, build_foreign
 
         token = token or secrets.token_urlsafe(24)
         ids = ids or [group.id for group in build_dataset(option("mock_seed"))]
+        # the embedded mock's other identities: another account's token and groups, a read-only token
+        peer_token = peer_token or derived_token(token, PEER)
+        read_only_token = read_only_token or derived_token(token, READ_ONLY)
+        foreign_ids = foreign_ids or [group.id for group in build_foreign(option("mock_seed"))]
     else:
         guard(base_url, allowed)
         if not token:
@@ -189,7 +203,10 @@ def resolve(config: pytest.Config) -> Target:
         concurrency=option("concurrency") or (1 if base_url is None else 8),
         shrink_time=option("shrink_time"),
         restore=option("restore"),
-        secrets=[token] + ([compare_token] if compare_token else []),
+        secrets=[token, *(t for t in (compare_token, peer_token, read_only_token) if t)],
+        peer_token=peer_token,
+        read_only_token=read_only_token,
+        foreign_ad_group_ids=list(dict.fromkeys(foreign_ids)),
         compare_base_url=compare_url,
         compare_token=compare_token,
         compare_ad_group_ids=compare_ids,

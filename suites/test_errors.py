@@ -92,9 +92,9 @@ def test_query_string_is_ignored_or_refused(api, target, verdicts, version, case
 
 
 @pytest.mark.rule("ERR-EXTRA-INPUT", "ERR-ENVELOPE")
-@pytest.mark.parametrize("case", list(refusals.IDEMPOTENCY_KEYS))
+@pytest.mark.parametrize("case", refusals.IDEMPOTENCY_KEY_CASES)
 def test_idempotency_key_is_ignored_or_refused(api, target, verdicts, version, case):
-    headers = {**api.auth, **version_header(version), "Idempotency-Key": refusals.IDEMPOTENCY_KEYS[case]}
+    headers = {**api.auth, **version_header(version), "Idempotency-Key": refusals.idempotency_keys()[case]}
     exchange = api.post(unpause_path(target.ad_group_ids[0]), headers=headers)
     verdicts.judge(
         ignored_or_refused(exchange, "ERR-EXTRA-INPUT", "an Idempotency-Key"),

@@ -15,7 +15,7 @@ from conformance import refusals, schemas, state
 from conformance.checks import violation
 
 
-@pytest.mark.rule("BEH-REFUSAL-INERT")
+@pytest.mark.rule("BEH-REFUSAL-INERT", "AUTHZ-NEAR-MISS-ID")
 @pytest.mark.usefixtures("use_pause")
 def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
     version = schemas.latest_version().name
@@ -35,7 +35,15 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
     for batch in batches:
         if batch.not_exercised is not None:
             verdicts.note("side-effects-unchecked", batch.batch, f"{batch.batch}: {batch.not_exercised}")
-    found = []
+    # a 2xx to an id that only resembles the witness's is a failure whatever the group did after it
+    found = [
+        violation("AUTHZ-NEAR-MISS-ID", f"{refusal.name} ({refusal.path}) answered {exchange.status}")
+        for batch in batches
+        for refusal, exchange in batch.accepted
+        if refusal.name.startswith(refusals.NEAR_MISS_ID)
+        and exchange.status is not None
+        and 200 <= exchange.status < 300
+    ]
     for batch in exercised:
         if not batch.suspects:
             continue
@@ -48,6 +56,8 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
                 f"({batch.observation.how})",
             )
         )
-    shown = next((batch.suspects[0][1] for batch in exercised if batch.suspects), None)
+    shown = next((batch.suspects[0][1] for batch in exercised if batch.suspects), None) or next(
+        (e for b in batches for r, e in b.accepted if r.name.startswith(refusals.NEAR_MISS_ID)), None
+    )
     refused = sum(len(batch.refused) for batch in exercised)
     verdicts.judge(found, shown, f"{refused} refused requests at paused ad group {group_id}", "all")

@@ -17,8 +17,13 @@ def shape_violations(unpaused: state.Obtained, expected: schemas.Version, rule_i
     exchange = unpaused.exchange
     if exchange is None:
         return found
-    found += json_violations(exchange)
-    body = exchange.json() if not json_violations(exchange) else None
+    parsed = json_violations(exchange)
+    found += parsed
+    body = (
+        exchange.json()
+        if not {v.rule for v in parsed} & {"ERR-JSON", "ERR-JSON-UNIQUE", "ERR-NO-5XX"}
+        else None
+    )
     if body is None:
         return found
     errors = expected.errors(body)

@@ -16,6 +16,8 @@ import pytest
 from conformance import invariants, mutation, rules, schemas
 from conformance.invariants import instant
 from conformance.mock import profiles
+from conformance.mock.app import PEER, READ_ONLY, derived_token
+from conformance.mock.dataset import build_foreign
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
 
@@ -49,7 +51,7 @@ def test_every_fault_names_existing_rules():
 
 
 def test_the_catalogue_holds_every_fault_the_readme_counts():
-    assert len(CATALOGUE) == 82  # README: "82 faults"; a new fault updates both
+    assert len(CATALOGUE) == 92  # README: "92 faults"; a new fault updates both
 
 
 def test_every_rule_has_a_check_and_a_fault():
@@ -98,6 +100,7 @@ def transcript(base: str, ids: list[str]) -> list:
                     response.headers.get("content-type"),
                     response.headers.get("www-authenticate"),
                     response.headers.get("allow"),
+                    response.headers.get("cache-control"),
                     json.dumps(body, sort_keys=True),
                     response.content.startswith(b"\xef\xbb\xbf"),  # httpx's json() skips a byte order mark
                     len(re.findall(rb'"status"\s*:', response.content)),  # json keeps one of two members
@@ -143,6 +146,20 @@ def transcript(base: str, ids: list[str]) -> list:
                 instant(activated["updated_at"]) > instant(paused["updated_at"]),
             )
         )
+        # what else a request reaches and writes: a near-miss id, a body naming fields, other identities
+        record(http.post(f"/ad_groups/{first.swapcase()}/unpause", headers=auth))
+        record(http.post(f"/ad_groups/{first}/pause", headers=auth))
+        record(http.post(f"/ad_groups/{first}/unpause", headers=auth, content=b'{"title": "assigned"}'))
+        record(http.get(f"/ad_groups/{first}", headers=auth))
+        peer = {"Authorization": f"Bearer {derived_token(TOKEN, PEER)}"}
+        read_only = {"Authorization": f"Bearer {derived_token(TOKEN, READ_ONLY)}"}
+        foreign = build_foreign(0)[0].id
+        for headers, path in ((peer, f"/ad_groups/{first}"), (auth, f"/ad_groups/{foreign}")):
+            record(http.get(path, headers=headers))
+            record(http.post(f"{path}/pause", headers=headers))
+        record(http.post(f"/ad_groups/{first}/pause", headers=auth))
+        record(http.post(f"/ad_groups/{first}/unpause", headers=read_only))
+        record(http.get(f"/ad_groups/{first}", headers=auth))
         record(http.post("/ad_groups/adgrp_unknown/unpause", headers=auth))
         record(http.post("/ad_groups/" + "x" * 300 + "/unpause", headers=auth))
         record(http.get(f"/ad_groups/{first}/unpause", headers=auth))

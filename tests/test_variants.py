@@ -21,9 +21,15 @@ TOKEN = "variant-token-7c6b5a"
 
 
 def as_target(server: MockServer) -> list[str]:
-    """The suite's options for a standalone mock: its URL, token and every ad group."""
-    return [f"--base-url={server.url}", f"--api-token={TOKEN}"] + [
-        f"--ad-group-id={group.id}" for group in server.api.dataset
+    """The suite's options for a standalone mock: its URL, token and every ad group, and its other
+    identities (another account's token and groups, a token without ad_campaign:update)."""
+    return [
+        f"--base-url={server.url}",
+        f"--api-token={TOKEN}",
+        f"--peer-api-token={server.api.peer_token}",
+        f"--read-only-api-token={server.api.read_only_token}",
+        *[f"--ad-group-id={group.id}" for group in server.api.dataset],
+        *[f"--foreign-ad-group-id={group.id}" for group in server.api.foreign],
     ]
 
 
@@ -81,11 +87,14 @@ def test_a_correct_variant_passes_and_is_left_as_found(tmp_path, profile):
     status after the run is its status before (one 'restored' line each, none failed)."""
     server = MockServer(TOKEN, profile=CATALOGUE[profile]).start()
     try:
-        before = server.api.statuses()
+        before, foreign_before = server.api.statuses(), server.api.foreign_statuses()
         completed, verdicts = run_against(server, tmp_path)
-        after = server.api.statuses()
+        after, foreign_after = server.api.statuses(), server.api.foreign_statuses()
     finally:
         server.stop()
+    assert foreign_after == foreign_before, "another account's ad group changed"
+    proved = [n["text"] for n in verdicts["notes"] if n["kind"] == "identity"]
+    assert len(proved) == 2 and all(" token proved: " in text for text in proved), proved
     assert [o for o in verdicts["outcomes"] if o["outcome"] in ("failed", "suite-error")] == [], (
         f"{profile}: false alarms (MUST failures or suite errors on a correct server):\n{completed.stdout[-4000:]}"
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import gzip
+import hashlib
 import hmac
+import json
 import math
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conformance import schemas
-from conformance.mock.dataset import AdGroup, build_dataset, render
+from conformance.mock.dataset import AdGroup, build_dataset, build_foreign, render
 from conformance.mock.faults import CATALOGUE, Fault
 from conformance.mock.profiles import DEFAULT, Profile
 from conformance.mock.replies import JSON, Reply, error_body, json_response
@@ -31,16 +33,37 @@ from conformance.mock.replies import JSON, Reply, error_body, json_response
 ACTIONS = ("unpause", "pause")
 
 
-class Store:
-    """The ad groups one mode (correct, or one fault) sees, by id."""
+def apply_body(group: AdGroup, content: bytes) -> None:
+    """A fault's mass assignment: each member of a JSON object body that names a stored setting."""
+    try:
+        fields = json.loads(content)
+    except ValueError:
+        return
+    if not isinstance(fields, dict):
+        return
+    for name, value in fields.items():
+        if name == "ad_campaign" and isinstance(value, dict) and isinstance(value.get("id"), str):
+            group.ad_campaign_id = value["id"]
+        elif name in ("budget", "budget_amount") and isinstance(value, (int, float)):
+            group.budget_amount = float(value)
+        elif name in ("status", "title", "bid_type", "desired_cost_per_result", "budget_type") and hasattr(
+            group, name
+        ):
+            setattr(group, name, value)
 
-    def __init__(self, groups: list[AdGroup], profile: Profile):
+
+class Store:
+    """The ad groups one mode (correct, or one fault) sees, by id: the main account's and the
+    peer's (``foreign``)."""
+
+    def __init__(self, groups: list[AdGroup], profile: Profile, foreign: list[AdGroup] = ()):
         self.groups = {group.id: group for group in groups}
+        self.foreign = {group.id: group for group in foreign}
         self.profile = profile
         self.in_flight: set[str] = set()
         self.rendered: dict[tuple[str, str], tuple[tuple, bytes]] = {}
         # under a lagging read: each group's states with when they were written (monotonic seconds)
-        self.history = {group.id: [(-math.inf, copy.copy(group))] for group in groups}
+        self.history = {group.id: [(-math.inf, copy.copy(group))] for group in [*groups, *foreign]}
 
     def wrote(self, group: AdGroup) -> None:
         if self.profile.read_lag:
@@ -68,24 +91,66 @@ class Store:
         return cached[1]
 
 
+def derived_token(token: str, role: str) -> str:
+    """Another identity's token, derived from the main one (the standalone mock prints it): none is
+    a near-miss of another."""
+    return hashlib.sha256(f"{role}/{token}".encode()).hexdigest()[:32]
+
+
+MAIN, PEER, READ_ONLY = "main", "peer", "read-only"  # who a valid token is
+
+
 class MockApi:
-    def __init__(self, token: str, seed: int = 0, profile: Profile = DEFAULT):
+    """Two accounts: the main one owns the dataset, a peer owns ``foreign``; a token of each, and a
+    token of the main account without ad_campaign:update (it may read, not pause or unpause)."""
+
+    def __init__(
+        self,
+        token: str,
+        seed: int = 0,
+        profile: Profile = DEFAULT,
+        peer_token: str | None = None,
+        read_only_token: str | None = None,
+    ):
         self.token = token
+        self.peer_token = peer_token or derived_token(token, PEER)
+        self.read_only_token = read_only_token or derived_token(token, READ_ONLY)
         self.seed = seed
         self.profile = profile
         self.dataset = build_dataset(seed)
+        self.foreign = build_foreign(seed)
         self.stores: dict[str, Store] = {}
         self.requests = 0  # served, for benchmarks: GET /__stats
         self.in_flight = self.most_in_flight = 0  # answered at once (its self-tests bound it)
 
     def store(self, mode: str) -> Store:
         if mode not in self.stores:
-            self.stores[mode] = Store(copy.deepcopy(self.dataset), self.profile)
+            self.stores[mode] = Store(copy.deepcopy(self.dataset), self.profile, copy.deepcopy(self.foreign))
         return self.stores[mode]
 
     def statuses(self, mode: str = "correct") -> dict[str, str]:
         """Each ad group's status as this mode's store has it now (for the restore self-test)."""
         return {group_id: group.status for group_id, group in self.store(mode).groups.items()}
+
+    def foreign_statuses(self, mode: str = "correct") -> dict[str, str]:
+        """The peer account's ad groups' statuses: no request of the run may change them."""
+        return {group_id: group.status for group_id, group in self.store(mode).foreign.items()}
+
+    def group_of(self, store: Store, caller: str, group_id: str, fault: Fault) -> AdGroup:
+        """The ad group ``group_id`` names for ``caller``: one of its own account's; another
+        account's is answered as the profile says (404, as if none, or 403)."""
+        own, other = (store.foreign, store.groups) if caller == PEER else (store.groups, store.foreign)
+        group = fault.lookup(group_id, own)
+        if group is None and group_id in other:
+            if fault.owner_blind():
+                return other[group_id]
+            status = fault.foreign_status(self.profile.foreign_status)
+            if status == 403:
+                raise Reply(403, "forbidden", "This ad group belongs to another account.")
+            raise Reply(404, "not_found", "Ad group not found.")
+        if group is None:
+            raise Reply(404, "not_found", "Ad group not found.")
+        return group
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -223,18 +288,23 @@ class MockApi:
         fault.query(request.url.query)
         if strict and request.url.query:
             raise Reply(400, "invalid_request", "This endpoint takes no query parameters.")
-        self.authorize(request.headers.get("authorization"), fault)
+        caller = self.authorize(request.headers.get("authorization"), fault)
         version = self.negotiate(request.headers.get("api-version-date"), fault)
         fault.group_id(group_id)
         if strict and not (0 < len(group_id) <= 200 and group_id.isprintable() and "/" not in group_id):
             raise Reply(400, "invalid_request", "Malformed ad group id.")
-        group = store.groups.get(group_id)
-        if group is None:
-            raise Reply(404, "not_found", "Ad group not found.")
+        lacks_scope = caller == READ_ONLY and fault.scope_check() != "never"
+        if lacks_scope and fault.scope_check() == "before":
+            raise Reply(403, "forbidden", "This token lacks the ad_campaign:update permission.")
+        group = self.group_of(store, caller, group_id, fault)
         if isinstance(early, Reply):
             raise early
         if not early:
             await self.transition(store, group, action, fault)
+        if lacks_scope:  # the fault: refused, but only after the transition
+            raise Reply(403, "forbidden", "This token lacks the ad_campaign:update permission.")
+        if fault.applies_body():
+            apply_body(group, await request.body())
         return self.success(store, group, version, fault)
 
     async def transition(self, store: Store, group: AdGroup, action: str, fault: Fault) -> None:
@@ -250,12 +320,10 @@ class MockApi:
         """GET /ad_groups/{id}: the group as it is, in the negotiated version; changes nothing."""
         if request.method != "GET":
             raise Reply(405, "method_not_allowed", "Only GET is allowed here.", {"Allow": "GET"})
-        self.authorize(request.headers.get("authorization"), fault)
+        caller = self.authorize(request.headers.get("authorization"), fault)
         version = self.negotiate(request.headers.get("api-version-date"), fault)
         store = self.store(fault.name)
-        group = store.groups.get(group_id)
-        if group is None:
-            raise Reply(404, "not_found", "Ad group not found.")
+        group = self.group_of(store, caller, group_id, fault)
         return self.success(store, store.as_read(group), version, fault)
 
     def refuse(self, group: AdGroup, action: str) -> None:
@@ -287,15 +355,28 @@ class MockApi:
         nan = any(isinstance(v, float) and not math.isfinite(v) for v in body.values())
         return self.json(status, body, headers, allow_nan=nan)
 
-    def authorize(self, header: str | None, fault: Fault) -> None:
+    def authorize(self, header: str | None, fault: Fault) -> str:
+        """Who the request is (MAIN, PEER, READ_ONLY), or a refusal."""
         # exactly 'Bearer' (any case, RFC 9110 §11.1), one or more spaces, the token byte for byte
         scheme, _, credentials = (header or "").partition(" ")
         credentials = credentials.strip() if self.profile.trim_token else credentials.lstrip(" ")
-        valid = scheme.lower() == "bearer" and hmac.compare_digest(
-            credentials.encode("latin-1", "replace"), self.token.encode()
+        given = credentials.encode("latin-1", "replace")
+        caller = next(
+            (
+                who
+                for who, token in (
+                    (MAIN, self.token),
+                    (PEER, self.peer_token),
+                    (READ_ONLY, self.read_only_token),
+                )
+                if scheme.lower() == "bearer" and hmac.compare_digest(given, token.encode())
+            ),
+            None,
         )
-        if fault.authorized(header, valid, self.token):
-            return
+        if fault.authorized(header, caller == MAIN, self.token):
+            return MAIN
+        if caller is not None:
+            return caller
         status = fault.auth_status()
         if header is not None and (scheme.lower() != "bearer" or not credentials) and status == 401:
             status = self.profile.malformed_auth_status  # no Bearer credential at all: malformed
@@ -348,5 +429,6 @@ class MockApi:
                 group.status = "active"
                 if fault.stamps_activation():
                     group.updated_at = self.now()
+                fault.activated(group)
         finally:
             store.in_flight.discard(group.id)

@@ -278,3 +278,11 @@ def build_dataset(seed: int = 0) -> list[AdGroup]:
         group("null_optimization_goal", "Goal not chosen", optimization_goal=None),
         group("automatic_placements", "Advantage+ placements", placements=[]),
     ]
+
+
+def build_foreign(seed: int = 0) -> list[AdGroup]:
+    """Another account's ad groups (the peer's): one active, one paused. No token of the main
+    account may reach them, nor the peer's token the main account's."""
+    groups = build_dataset(seed + 7919)[:2]
+    groups[0].status, groups[1].status = "active", "paused"
+    return groups

@@ -53,6 +53,14 @@ class Hooks:
     body: Callable[[dict, str, Any], dict] | None = None  # (body, version, group)
     success: Callable[[int, Any, dict], tuple] | None = None  # (status, body, headers)
     error: Callable[[int, dict, dict], tuple] | None = None  # (status, body, headers)
+    activated: Callable[[Any], None] | None = None  # (group) after an unpause activated it
+    owner_blind: bool = False  # any valid token reaches any account's ad groups (BOLA)
+    # when a token without ad_campaign:update is refused a pause or an unpause: "before" the
+    # transition (correct), "after" it (refused, but applied), or "never" (allowed)
+    scope_check: str = "before"
+    foreign_status: int | None = None  # another account's ad group answered so (None: the profile's)
+    applies_body: bool = False  # a JSON object in the request body is written onto the group
+    lookup: Callable[[str, dict], Any] | None = None  # (id, groups by id) -> the group it names
 
     def __post_init__(self) -> None:
         if unknown := set(self.acts_before) - LATE_CHECKS:
@@ -151,6 +159,27 @@ class Fault:
         hook = self.hooks.error
         return hook(status, body, headers) if hook else (status, body, headers)
 
+    def activated(self, group) -> None:
+        """Told of every activation, after it: a fault may change more of the group."""
+        if hook := self.hooks.activated:
+            hook(group)
+
+    def owner_blind(self) -> bool:
+        return self.hooks.owner_blind
+
+    def scope_check(self) -> str:
+        return self.hooks.scope_check
+
+    def foreign_status(self, correct: int) -> int:
+        return self.hooks.foreign_status or correct
+
+    def applies_body(self) -> bool:
+        return self.hooks.applies_body
+
+    def lookup(self, group_id: str, groups: dict):
+        hook = self.hooks.lookup
+        return hook(group_id, groups) if hook else groups.get(group_id)
+
 
 Fault.NONE = Fault("correct", "No fault: the API as documented.", ())
 
@@ -205,6 +234,33 @@ def _duplicated_status(status, body, headers):
 def _case_insensitive_token(header, valid, token) -> bool:
     scheme, _, credentials = (header or "").partition(" ")
     return valid or (scheme.lower() == "bearer" and credentials.strip().lower() == token.lower())
+
+
+def _echo_credentials(header, valid, token) -> bool:
+    if not valid:
+        raise Reply(401, "unauthorized", f"Invalid credentials: {header!r}", {"WWW-Authenticate": "Bearer"})
+    return True
+
+
+def _stack_trace(status, body, headers):
+    if status != 404:
+        return status, body, headers
+    trace = (
+        'Traceback (most recent call last):\n  File "/srv/api/handlers/ad_groups.py", line 88, in unpause\n'
+        "    group = store.get(group_id)\nKeyError: 'ad group'"
+    )
+    return status, {"error": {**body["error"], "message": trace}}, headers
+
+
+def _rewrite_settings(group) -> None:
+    """An activation that also renames the group and resets its bid strategy, persisted and
+    consistent (a minimum-cost bid has no target cost)."""
+    group.title = f"{group.title or 'Ad group'} (resumed)"
+    group.bid_type, group.desired_cost_per_result = "minimum_cost", None
+
+
+def _case_insensitive_id(group_id: str, groups: dict):
+    return groups.get(group_id) or next((g for i, g in groups.items() if i.lower() == group_id.lower()), None)
 
 
 def _desired_cost_for_any_bid(body, group):
@@ -590,6 +646,73 @@ FAULTS = [
         ),
     ),
     Fault("auth-403", "A bad token gets 403, not 401.", ("AUTH-401",), Hooks(auth_status=403)),
+    # -- what an answer exposes, and what else a request changed ------------------------------
+    Fault(
+        "credentials-echoed",
+        "A refused request's 401 message quotes the Authorization header it was sent.",
+        ("EXP-NO-CREDENTIALS",),
+        Hooks(authorized=_echo_credentials),
+    ),
+    Fault(
+        "stack-trace-in-404",
+        "A 404's message is the server's stack trace, source path included (an advisory finding).",
+        ("EXP-NO-STACK",),
+        Hooks(error=_stack_trace),
+    ),
+    Fault(
+        "public-cache",
+        "A 200 to an authenticated unpause says Cache-Control: public, max-age=60 (an advisory finding).",
+        ("EXP-NO-PUBLIC-CACHE",),
+        Hooks(success=lambda s, b, h: (s, b, {**h, "Cache-Control": "public, max-age=60"})),
+    ),
+    Fault(
+        "unpause-rewrites-settings",
+        "An activation also renames the group and resets its bid strategy, persisted: the answers "
+        "agree with each other, so no invariant notices.",
+        ("INT-OTHER-FIELDS",),
+        Hooks(activated=_rewrite_settings),
+    ),
+    Fault(
+        "request-body-applied",
+        "A JSON object sent as the unpause's body is written onto the group (mass assignment): "
+        "status, title, budget, bid strategy, whatever it names.",
+        ("INT-BODY-IGNORED",),
+        Hooks(applies_body=True),
+    ),
+    Fault(
+        "any-token-any-group",
+        "Any valid token reaches any account's ad groups: another account's token unpauses, pauses and "
+        "reads this account's, and this account's reaches theirs (OWASP API1, BOLA).",
+        ("AUTHZ-PEER", "AUTHZ-FOREIGN"),
+        Hooks(owner_blind=True),
+    ),
+    Fault(
+        "scope-not-enforced",
+        "A token without ad_campaign:update unpauses and pauses (OWASP API5, BFLA).",
+        ("AUTHZ-SCOPE",),
+        Hooks(scope_check="never"),
+    ),
+    Fault(
+        "scope-refused-after-acting",
+        "A token without ad_campaign:update is answered 403, but only after the transition: the refused "
+        "unpause still activates the group.",
+        ("AUTHZ-SCOPE",),
+        Hooks(scope_check="after"),
+    ),
+    Fault(
+        "foreign-403",
+        "Another account's ad group is answered 403 where an unknown id gets 404: which ids exist in "
+        "other accounts shows (an advisory finding).",
+        ("AUTHZ-EXISTENCE",),
+        Hooks(foreign_status=403),
+    ),
+    Fault(
+        "id-case-insensitive",
+        "Ad group ids are looked up without regard to case: an id that differs from a real one in "
+        "case reaches that group (and activates it).",
+        ("AUTHZ-NEAR-MISS-ID",),
+        Hooks(lookup=_case_insensitive_id),
+    ),
     Fault(
         "auth-token-trimmed",
         "The token is compared with whitespace around it trimmed: the token with a no-break space after "

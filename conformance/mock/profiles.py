@@ -64,6 +64,8 @@ class Profile:
     clock_skew: float = 0.0  # seconds the server's clock is ahead of the suite's (what it stamps)
     date_header: bool = True  # sends Date (RFC 9110 §6.6.1: a server with a clock MUST)
     retry_after_date: bool = False  # a 429's or 503's Retry-After as an HTTP-date, not seconds
+    # how another account's ad group is answered: 404 (as if it did not exist) or 403
+    foreign_status: int = 404
     # (after this many requests, for this many seconds): every answer is 503 with Retry-After: 1
     outage: tuple[int, float] | None = None
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
@@ -356,6 +358,13 @@ PROFILES += [
         "9110 §10.2.3 allows a date or seconds.",
         rate_limit_every=60,
         retry_after_date=True,
+    ),
+    Profile(
+        "foreign-403",
+        "Another account's ad group is answered 403 (forbidden), an unknown one 404: both refuse, and "
+        "the SDKs map both; that the two differ tells a caller which ids exist elsewhere, a SHOULD matter.",
+        foreign_status=403,
+        advisory={"AUTHZ-EXISTENCE": "another account's ad group gets 403 where an unknown one gets 404"},
     ),
     Profile(
         "conflict-no-read",

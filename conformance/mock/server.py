@@ -16,9 +16,16 @@ class MockServer:
     """The mock on a free loopback port, in a daemon thread; ``stop()`` or the process ends it."""
 
     def __init__(
-        self, token: str, seed: int = 0, host: str = "127.0.0.1", port: int = 0, profile: Profile = DEFAULT
+        self,
+        token: str,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        profile: Profile = DEFAULT,
+        peer_token: str | None = None,
+        read_only_token: str | None = None,
     ):
-        self.api = MockApi(token, seed, profile)
+        self.api = MockApi(token, seed, profile, peer_token, read_only_token)
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted connections inherit this; without it, keep-alive replies wait ~40 ms (Nagle + delayed ACK)

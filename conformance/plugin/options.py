@@ -68,6 +68,25 @@ def add_options(parser: pytest.Parser) -> None:
         help="an ad group the suite may unpause and pause, repeatable (env CONFORMANCE_AD_GROUP_IDS)",
     )
     group.addoption(
+        "--peer-api-token",
+        default=os.environ.get("CONFORMANCE_PEER_API_TOKEN"),
+        help="a valid token of ANOTHER account (env CONFORMANCE_PEER_API_TOKEN): it must reach none of "
+        "the ad groups; never printed",
+    )
+    group.addoption(
+        "--read-only-api-token",
+        default=os.environ.get("CONFORMANCE_READ_ONLY_API_TOKEN"),
+        help="a token of this account without ad_campaign:update (env CONFORMANCE_READ_ONLY_API_TOKEN): "
+        "it must pause and unpause nothing; never printed",
+    )
+    group.addoption(
+        "--foreign-ad-group-id",
+        action="append",
+        default=None,
+        help="an ad group of ANOTHER account (the peer's), repeatable (env CONFORMANCE_FOREIGN_AD_GROUP_IDS): "
+        "the run's token must reach none; it is sent only requests that change nothing even if wrongly allowed",
+    )
+    group.addoption(
         "--ad-group-status",
         action="append",
         default=[],

@@ -25,6 +25,7 @@ from conformance import (
 )
 from conformance.checks import Verdicts
 from conformance.http import ApiClient
+from conformance.identities import PEER, READ_ONLY, Identity, prove
 from conformance.plugin import options
 from conformance.plugin.clients import (
     attach_mirror,
@@ -59,7 +60,12 @@ from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shar
 from conformance.redaction import Redactor
 from conformance.target import Target, resolve, shown_url
 
-TOKEN_VARIABLES = ("CONFORMANCE_API_TOKEN", "CONFORMANCE_COMPARE_API_TOKEN")
+TOKEN_VARIABLES = (
+    "CONFORMANCE_API_TOKEN",
+    "CONFORMANCE_COMPARE_API_TOKEN",
+    "CONFORMANCE_PEER_API_TOKEN",
+    "CONFORMANCE_READ_ONLY_API_TOKEN",
+)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -91,7 +97,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[STARTED] = time.monotonic()
     config.stash[STARTED_AT] = datetime.now(UTC)
     # a remote target's token is the user's, in CONFORMANCE_API_TOKEN (or given as --api-token)
-    variables = {} if target.embedded else dict(zip(target.secrets, TOKEN_VARIABLES, strict=False))
+    named = zip(
+        (target.token, target.compare_token, target.peer_token, target.read_only_token),
+        TOKEN_VARIABLES,
+        strict=True,
+    )
+    variables = {} if target.embedded else {secret: name for secret, name in named if secret}
     config.stash[VERDICTS] = Verdicts(target.strict, Redactor(target.secrets, variables))
     path = config.getoption("waivers")
     try:
@@ -169,7 +180,13 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
     from conformance.mock.profiles import CATALOGUE as PROFILES
     from conformance.mock.server import MockServer
 
-    mock = MockServer(target.token, target.mock_seed, profile=PROFILES[target.mock_profile]).start()
+    mock = MockServer(
+        target.token,
+        target.mock_seed,
+        profile=PROFILES[target.mock_profile],
+        peer_token=target.peer_token,
+        read_only_token=target.read_only_token,
+    ).start()
     base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
     client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts, pytestconfig)
     if target.restore:
@@ -211,6 +228,23 @@ def observer(pytestconfig: pytest.Config, api: ApiClient) -> census.Observer:
     """Whether a group the run paused is still paused, as the census found it can be seen."""
     facts = census_facts(pytestconfig)
     return census.Observer(api, facts["reads"], facts["calibration"])
+
+
+@pytest.fixture(scope="session")
+def identities(api: ApiClient, target: Target, verdicts: Verdicts) -> dict[str, Identity]:
+    """The peer's token and the read-only token, each proved once (changing nothing) before use."""
+    foreign = (target.foreign_ad_group_ids or [None])[0]
+    found = {
+        PEER: prove(api, PEER, target.peer_token, foreign),
+        READ_ONLY: prove(api, READ_ONLY, target.read_only_token, target.ad_group_ids[0]),
+    }
+    for each in found.values():
+        verdicts.note(
+            "identity",
+            each.name,
+            f"{each.name} token {'proved' if each.proven else 'NOT proved'}: {each.how}",
+        )
+    return found
 
 
 @pytest.fixture(scope="session")

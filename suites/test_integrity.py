@@ -1,0 +1,61 @@
+"""What else a request changed: an unpause changes its group's status, updated_at and what
+delivery moves, nothing else; a request body naming writable fields changes none of them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance import integrity, schemas, state
+from conformance.checks import body_of, json_violations
+from conformance.endpoints import read_path, unpause_path, version_header
+from conformance.http import ApiClient, Exchange
+
+
+@pytest.mark.rule("INT-OTHER-FIELDS")
+@pytest.mark.usefixtures("use_pause")
+def test_unpause_changes_no_setting_of_its_group(api, target, verdicts, version):
+    """Pause (set-up, answered in this version), then unpause: every field the schema does not mark
+    x-changed-by-unpause is as the pause answered it."""
+    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids, version)], "paused")
+    exchange = api.post(unpause_path(paused.group_id), headers={**api.auth, **version_header(version)})
+    found = json_violations(exchange)
+    after = body_of(exchange)
+    if exchange.status != 200 or after is None:
+        pytest.skip(f"not exercised: the unpause answered {exchange.status} (BEH-ACTIVATES judges it)")
+    found += integrity.changed_settings(schemas.versions()[version], paused.body or {}, after)
+    verdicts.judge(found, exchange, f"ad group {paused.group_id}, paused then unpaused", version)
+
+
+def observed(api: ApiClient, observer, group_id: str, version: str, answer: Exchange) -> dict | None:
+    """The group's body after ``answer``: its own where it is a 200, else a read where the target
+    has one, else the next unpause's (which may activate it: the restore puts it back)."""
+    if answer.status == 200:
+        return body_of(answer)
+    headers = {**api.auth, **version_header(version)}
+    if observer.reads is not False:
+        read = api.request("GET", read_path(group_id), headers=headers)
+        if read.status == 200 and body_of(read) is not None:
+            return body_of(read)
+    again = api.post(unpause_path(group_id), headers=headers)
+    return body_of(again) if again.status == 200 else None
+
+
+@pytest.mark.rule("INT-BODY-IGNORED")
+@pytest.mark.usefixtures("use_pause")
+def test_a_request_body_assigns_no_field(api, observer, target, verdicts, version):
+    """A paused group is sent an unpause whose JSON body names writable fields (integrity.assignment):
+    answered 200 or refused, none of them takes the value sent."""
+    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids, version)], "paused")
+    headers = {**api.auth, **version_header(version), "Content-Type": "application/json"}
+    sent = integrity.assignment(version)
+    content = json.dumps(sent).encode()
+    exchange = api.post(unpause_path(paused.group_id), headers=headers, content=content)
+    after = observed(api, observer, paused.group_id, version, exchange)
+    if after is None:
+        pytest.skip(f"not exercised: {paused.group_id}'s fields could not be seen after the request")
+    found = integrity.assigned(paused.body or {}, after, sent)
+    verdicts.judge(
+        found, exchange, f"ad group {paused.group_id}, paused, then an unpause with a body", version
+    )
