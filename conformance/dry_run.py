@@ -13,6 +13,7 @@ def plan(
     use_pause: bool,
     restore: bool,
     concurrency: int,
+    foreign_ids: list[str] = (),
 ) -> list[str]:
     """What ``--dry-run`` prints: per ad group, the state-changing requests the selected tests may
     send (how many depends on the answers), with the census's and the restore's."""
@@ -69,4 +70,19 @@ def plan(
                 f"  at the end: POST /ad_groups/{group_id}/pause if it was paused before the run, /unpause if "
                 "active (nothing if its status cannot change, or is unknown: then the run fails)"
             )
+    if "test_authorization.py" in test_files and use_pause:
+        lines += [
+            "identities (test_authorization.py; each token proved first by a read, or an unpause of an id no "
+            "account has, which changes nothing):",
+            "  the first group that can be paused: paused with the run's token, then sent an unpause with "
+            "--peer-api-token and with --read-only-api-token (each must be refused), observed still paused; "
+            "unpaused with the run's token, then sent a pause with each (refused), read back still active",
+        ]
+    if "test_authorization.py" in test_files:
+        lines += [
+            f"  {group_id} (another account's): GET with --peer-api-token to learn its status, then with the "
+            "run's token only a request that changes nothing even if wrongly allowed (an unpause if active, "
+            "a pause if paused, else a GET), and the same to an id no account has"
+            for group_id in foreign_ids
+        ]
     return lines

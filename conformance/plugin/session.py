@@ -317,6 +317,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 target.use_pause,
                 target.restore,
                 target.concurrency,
+                target.foreign_ad_group_ids,
             ),
             red=False,
         )
