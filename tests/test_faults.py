@@ -51,7 +51,7 @@ def test_every_fault_names_existing_rules():
 
 
 def test_the_catalogue_holds_every_fault_the_readme_counts():
-    assert len(CATALOGUE) == 92  # README: "92 faults"; a new fault updates both
+    assert len(CATALOGUE) == 97  # README: "97 faults"; a new fault updates both
 
 
 def test_every_rule_has_a_check_and_a_fault():
@@ -160,6 +160,19 @@ def transcript(base: str, ids: list[str]) -> list:
         record(http.post(f"/ad_groups/{first}/pause", headers=auth))
         record(http.post(f"/ad_groups/{first}/unpause", headers=read_only))
         record(http.get(f"/ad_groups/{first}", headers=auth))
+        # an Idempotency-Key: unauthenticated, first, retried after a pause, with another version, another caller
+        keyed = {"Idempotency-Key": "transcript-key"}
+        record(http.post(f"/ad_groups/{first}/unpause", headers=keyed))
+        record(http.post(f"/ad_groups/{first}/unpause", headers={**auth, **keyed}))
+        http.post(f"/ad_groups/{first}/pause", headers=auth)
+        record(http.post(f"/ad_groups/{first}/unpause", headers={**auth, **keyed}))
+        record(http.get(f"/ad_groups/{first}", headers=auth))
+        record(
+            http.post(
+                f"/ad_groups/{first}/unpause", headers={**auth, **keyed, "Api-Version-Date": "2026-06-20"}
+            )
+        )
+        record(http.post(f"/ad_groups/{first}/unpause", headers={**peer, **keyed}))
         record(http.post("/ad_groups/adgrp_unknown/unpause", headers=auth))
         record(http.post("/ad_groups/" + "x" * 300 + "/unpause", headers=auth))
         record(http.get(f"/ad_groups/{first}/unpause", headers=auth))

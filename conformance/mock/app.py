@@ -62,6 +62,8 @@ class Store:
         self.profile = profile
         self.in_flight: set[str] = set()
         self.rendered: dict[tuple[str, str], tuple[tuple, bytes]] = {}
+        # (caller, Idempotency-Key) -> (the request's fingerprint, status, headers, body)
+        self.idempotent: dict[tuple, tuple] = {}
         # under a lagging read: each group's states with when they were written (monotonic seconds)
         self.history = {group.id: [(-math.inf, copy.copy(group))] for group in [*groups, *foreign]}
 
@@ -216,8 +218,12 @@ class MockApi:
         if profile.close_connections:
             response.headers["Connection"] = "close"
 
-    def error_response(self, status: int, kind: str, message: str, headers: dict, fault: Fault) -> Response:
+    def error_response(
+        self, status: int, kind: str, message: str, headers: dict, fault: Fault, code: str | None = None
+    ) -> Response:
         body, headers = error_body(kind, message), dict(headers)
+        if code is not None:
+            body["error"]["code"] = code
         if self.profile.error:
             status, body, headers = self.profile.error(status, body, headers)
         status, body, headers = fault.error(status, body, headers)
@@ -252,10 +258,70 @@ class MockApi:
                 return json_response(404, error_body("not_found", f"no such fault: {segments[1]}"))
             segments = segments[2:]
         fault = fault or Fault.NONE
+        mode = fault.idempotency() or ("correct" if self.profile.idempotency else "ignored")
+        mode = None if mode == "ignored" else mode
+        key = request.headers.get("idempotency-key") if request.method == "POST" and mode else None
+        caller = self.caller_of(request.headers.get("authorization"))
+        if key is not None and (caller is not None or mode == "stores-unauthenticated"):
+            return await self.idempotent(request, segments, fault, mode, caller, key)
+        return await self.answer(request, segments, fault)
+
+    async def answer(self, request: Request, segments: list[str], fault: Fault) -> Response:
         try:
             return await self.route(request, segments, fault)
         except Reply as reply:
             return self.error_response(reply.status, reply.kind, reply.message, reply.headers, fault)
+
+    async def idempotent(
+        self, request: Request, segments: list[str], fault: Fault, mode: str, caller: str | None, key: str
+    ) -> Response:
+        """The API's idempotency page: an authenticated POST's success or 4xx is stored under its key
+        (scoped to the caller) and replayed byte for byte, status included, with Idempotent-Replayed:
+        true, to a retry of the same request (method, path, query, body, Api-Version-Date); the same
+        key with another request is refused with 400 idempotency_key_mismatch. A fault's ``mode``
+        breaks one of these."""
+        store = self.store(fault.name)
+        fingerprint = (
+            request.method,
+            request.url.path,
+            request.url.query,
+            await request.body(),
+            request.headers.get("api-version-date"),
+        )
+        scope = (None if mode == "shared-across-callers" else caller, key)
+        stored = store.idempotent.get(scope)
+        if stored is None and mode == "stores-unauthenticated":
+            stored = store.idempotent.get((None, key))
+        if stored is not None:
+            seen, status, headers, body = stored
+            if seen != fingerprint and mode != "mismatch-replays":
+                return self.error_response(
+                    400,
+                    "invalid_request",
+                    "This Idempotency-Key was used with another request.",
+                    {},
+                    fault,
+                    code="idempotency_key_mismatch",
+                )
+            if mode == "replay-executes":
+                await self.answer(request, segments, fault)
+            return Response(body, status_code=status, headers={**headers, "Idempotent-Replayed": "true"})
+        response = await self.answer(request, segments, fault)
+        if response.status_code < 500:
+            headers = {
+                k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "date")
+            }
+            store.idempotent[scope] = (fingerprint, response.status_code, headers, response.body)
+        return response
+
+    def caller_of(self, header: str | None) -> str | None:
+        """Who a valid Authorization is (no refusal, no fault): for scoping idempotency keys."""
+        scheme, _, credentials = (header or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        given = credentials.strip().encode("latin-1", "replace")
+        tokens = ((MAIN, self.token), (PEER, self.peer_token), (READ_ONLY, self.read_only_token))
+        return next((who for who, token in tokens if hmac.compare_digest(given, token.encode())), None)
 
     async def route(self, request: Request, segments: list[str], fault: Fault) -> Response:
         strict = self.profile.strict_requests

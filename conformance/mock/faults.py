@@ -59,6 +59,9 @@ class Hooks:
     # transition (correct), "after" it (refused, but applied), or "never" (allowed)
     scope_check: str = "before"
     foreign_status: int | None = None  # another account's ad group answered so (None: the profile's)
+    # Idempotency-Key "ignored" whatever the profile, or honoured and broken one way:
+    # "replay-executes", "mismatch-replays", "shared-across-callers", "stores-unauthenticated"
+    idempotency: str | None = None
     applies_body: bool = False  # a JSON object in the request body is written onto the group
     lookup: Callable[[str, dict], Any] | None = None  # (id, groups by id) -> the group it names
 
@@ -169,6 +172,9 @@ class Fault:
 
     def scope_check(self) -> str:
         return self.hooks.scope_check
+
+    def idempotency(self) -> str | None:
+        return self.hooks.idempotency
 
     def foreign_status(self, correct: int) -> int:
         return self.hooks.foreign_status or correct
@@ -705,6 +711,40 @@ FAULTS = [
         "other accounts shows (an advisory finding).",
         ("AUTHZ-EXISTENCE",),
         Hooks(foreign_status=403),
+    ),
+    Fault(
+        "idempotency-keys-ignored",
+        "Idempotency-Key is ignored: a retry is executed again, never replayed (an advisory finding).",
+        ("IDEM-HONOURED",),
+        Hooks(idempotency="ignored"),
+    ),
+    Fault(
+        "idempotency-replay-executes",
+        "A retry with the same Idempotency-Key is answered with the stored answer (Idempotent-Replayed: "
+        "true), but the request is executed again: a group paused in between is activated.",
+        ("IDEM-REPLAY",),
+        Hooks(idempotency="replay-executes"),
+    ),
+    Fault(
+        "idempotency-mismatch-replays",
+        "An Idempotency-Key already used is replayed for another request (another group, version or "
+        "body) instead of refused with 400 idempotency_key_mismatch.",
+        ("IDEM-MISMATCH",),
+        Hooks(idempotency="mismatch-replays"),
+    ),
+    Fault(
+        "idempotency-keys-shared",
+        "Idempotency-Keys are not scoped to the caller: another account's request with the same key "
+        "gets this account's stored answer replayed.",
+        ("IDEM-CALLER",),
+        Hooks(idempotency="shared-across-callers"),
+    ),
+    Fault(
+        "idempotency-stores-unauthenticated",
+        "An unauthenticated request's 401 is stored under its Idempotency-Key and replayed to the "
+        "authenticated retry.",
+        ("IDEM-UNAUTHENTICATED",),
+        Hooks(idempotency="stores-unauthenticated"),
     ),
     Fault(
         "id-case-insensitive",

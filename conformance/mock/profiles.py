@@ -66,6 +66,7 @@ class Profile:
     retry_after_date: bool = False  # a 429's or 503's Retry-After as an HTTP-date, not seconds
     # how another account's ad group is answered: 404 (as if it did not exist) or 403
     foreign_status: int = 404
+    idempotency: bool = True  # honours Idempotency-Key as the API's idempotency page documents
     # (after this many requests, for this many seconds): every answer is 503 with Retry-After: 1
     outage: tuple[int, float] | None = None
     advisory: dict[str, str] = field(default_factory=dict)  # SHOULD rule -> why this reading shows it
@@ -177,7 +178,10 @@ def _rich_errors(status: int, body: dict, headers: dict) -> tuple[int, dict, dic
 PROFILES = [
     Profile(
         "default",
-        "The embedded mock as it is: unpause of an active group answers 200 (idempotent).",
+        "The embedded mock as it is: unpause of an active group answers 200 (idempotent), and "
+        "Idempotency-Key is honoured as the API's idempotency page documents (stored per caller and "
+        "key, replayed byte for byte with Idempotent-Replayed: true; another request with a used key "
+        "gets 400 idempotency_key_mismatch).",
     ),
     Profile(
         "conflict",
@@ -358,6 +362,13 @@ PROFILES += [
         "9110 §10.2.3 allows a date or seconds.",
         rate_limit_every=60,
         retry_after_date=True,
+    ),
+    Profile(
+        "keys-ignored",
+        "Idempotency-Key is ignored: every request is executed (unpause is idempotent in effect anyway). "
+        "The API's idempotency page says keys are honoured, the reference pages do not: a SHOULD matter.",
+        idempotency=False,
+        advisory={"IDEM-HONOURED": "a retry with the same key is executed again, not replayed"},
     ),
     Profile(
         "foreign-403",
