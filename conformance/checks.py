@@ -391,6 +391,7 @@ NOTE_HEADINGS = {
     "waiver-expired": "EXPIRED WAIVERS: they waive nothing and fail the run; renew or remove them",
     "waiver-used": "Waived failures (accepted until the date given, not passed)",
     "waiver-unused": "Unused waivers (nothing they cover failed: remove them?)",
+    "watched-changed": "FAILED: MUST INT-OTHER-GROUPS: ad groups no request was sent changed during the run (the run fails)",
     "restore-failed": "RESTORE FAILED: ad groups NOT left as the run found them (the run fails, exit 6)",
     "restored": "Ad groups restored to their status before the run",
     "read-lag": "What the run measured of the target's read (GET /ad_groups/{id})",

@@ -56,6 +56,9 @@ class Target:
     peer_token: str = field(default="", repr=False)  # a valid token of another account ("": none)
     read_only_token: str = field(default="", repr=False)  # this account's, without ad_campaign:update
     foreign_ad_group_ids: list[str] = field(default_factory=list)  # the other account's ad groups
+    # paused groups no test sends anything: read before and after unpauses of the others, which
+    # must leave them paused (INT-OTHER-GROUPS); chosen by watch() once their status is known
+    watched_ad_group_ids: list[str] = field(default_factory=list)
     declared: dict[str, str] = field(default_factory=dict)  # ad group -> its status, as the user knows it
     dry_run: bool = False  # print the state-changing requests the run would send, and send none
     # the groups the property-based tests send to; empty: all of them (see split_for_workers)
@@ -71,6 +74,20 @@ class Target:
     @property
     def property_ids(self) -> list[str]:
         return self.property_ad_group_ids or self.ad_group_ids
+
+    def watching(self, watched: list[str]) -> Target:
+        """This target with ``watched`` set apart: no test sends them anything; they are read before
+        and after unpauses of the others (INT-OTHER-GROUPS)."""
+        kept = [i for i, g in enumerate(self.ad_group_ids) if g not in watched]
+        return replace(
+            self,
+            ad_group_ids=[self.ad_group_ids[i] for i in kept],
+            compare_ad_group_ids=[
+                self.compare_ad_group_ids[i] for i in kept if i < len(self.compare_ad_group_ids)
+            ],
+            property_ad_group_ids=[g for g in self.property_ad_group_ids if g not in watched],
+            watched_ad_group_ids=list(watched),
+        )
 
     def split_for_overlap(self, unmovable: set[str] = frozenset()) -> Target:
         """This target as one process sees it when its property-based tests run beside its example
@@ -101,6 +118,16 @@ class Target:
             ],
             property_ad_group_ids=self.ad_group_ids[1::2],
         )
+
+
+WATCHED = 2  # paused groups set apart to be watched, where there are enough
+
+
+def to_watch(group_ids: list[str], statuses: dict[str, str | None], read: set[str]) -> list[str]:
+    """Up to WATCHED paused groups to set apart (the last ones given, read with GET: a watch needs a
+    read), where at least two groups remain for the tests."""
+    paused = [g for g in reversed(group_ids) if statuses.get(g) == "paused" and g in read]
+    return paused[: max(0, min(WATCHED, len(group_ids) - 2))]
 
 
 def unknown_name(option: str, name: str, known: list[str], listing: str) -> str:

@@ -96,6 +96,9 @@ def headline(verdicts: dict) -> str:
         )
     if expired:
         parts.append(f"EXPIRED WAIVER{'S' if len(expired) > 1 else ''}: {'; '.join(expired[:2])}")
+    changed = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "watched-changed")
+    if changed:  # found by the restore, outside any test: a MUST broken on the run as a whole
+        failed = [*failed, (f"MUST INT-OTHER-GROUPS ({changed} watched ad group(s) changed)", ["all"])]
     if failed:
         parts.append(f"FAILED: {_listed(failed)}")
     if waived:

@@ -1,5 +1,6 @@
 """What else a request changed: an unpause changes its group's status, updated_at and what
-delivery moves, nothing else; a request body naming writable fields changes none of them."""
+delivery moves, nothing else, and no other group; a request body naming writable fields changes
+none of them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import pytest
 
 from conformance import integrity, schemas, state
-from conformance.checks import body_of, json_violations
+from conformance.checks import body_of, json_violations, violation
 from conformance.endpoints import read_path, unpause_path, version_header
 from conformance.http import ApiClient, Exchange
 
@@ -58,4 +59,38 @@ def test_a_request_body_assigns_no_field(api, observer, target, verdicts, versio
     found = integrity.assigned(paused.body or {}, after, sent)
     verdicts.judge(
         found, exchange, f"ad group {paused.group_id}, paused, then an unpause with a body", version
+    )
+
+
+@pytest.mark.rule("INT-OTHER-GROUPS")
+@pytest.mark.usefixtures("use_pause")
+def test_an_unpause_changes_no_other_group(api, observer, status_before, target, verdicts):
+    """The watched groups (paused before the run and set apart: no test sends them anything) are
+    read: still paused (no earlier request of the run changed them), and still paused after a pause
+    and an unpause of another group."""
+    watched = target.watched_ad_group_ids
+    if not watched:
+        pytest.skip(
+            "not exercised: no paused group could be set apart to watch (it takes a read, and four groups)"
+        )
+    found = [
+        violation(
+            "INT-OTHER-GROUPS",
+            f"{group_id} was paused before the run and no test sent it anything; now {status!r}",
+        )
+        for group_id in watched
+        if (status := observer.read_status(group_id)[0]) not in (state.PAUSED, None)
+    ]
+    (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
+    exchange = api.post(unpause_path(paused.group_id), headers=api.auth)
+    for group_id in watched:
+        status, how = observer.read_status(group_id, exchange)
+        if status not in (state.PAUSED, None):
+            found.append(
+                violation(
+                    "INT-OTHER-GROUPS", f"unpausing {paused.group_id} left {group_id} {status!r} ({how})"
+                )
+            )
+    verdicts.judge(
+        found, exchange, f"{len(watched)} watched ad groups around an unpause of {paused.group_id}", "all"
     )

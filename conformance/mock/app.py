@@ -496,5 +496,10 @@ class MockApi:
                 if fault.stamps_activation():
                     group.updated_at = self.now()
                 fault.activated(group)
+                if fault.activates_another():
+                    other = [g for g in store.groups.values() if g.status == "paused" and g is not group]
+                    if other:
+                        other[-1].status, other[-1].updated_at = "active", self.now()
+                        store.wrote(other[-1])
         finally:
             store.in_flight.discard(group.id)

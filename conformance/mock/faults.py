@@ -54,6 +54,7 @@ class Hooks:
     success: Callable[[int, Any, dict], tuple] | None = None  # (status, body, headers)
     error: Callable[[int, dict, dict], tuple] | None = None  # (status, body, headers)
     activated: Callable[[Any], None] | None = None  # (group) after an unpause activated it
+    activates_another: bool = False  # an activation also activates the account's last paused group
     owner_blind: bool = False  # any valid token reaches any account's ad groups (BOLA)
     # when a token without ad_campaign:update is refused a pause or an unpause: "before" the
     # transition (correct), "after" it (refused, but applied), or "never" (allowed)
@@ -166,6 +167,9 @@ class Fault:
         """Told of every activation, after it: a fault may change more of the group."""
         if hook := self.hooks.activated:
             hook(group)
+
+    def activates_another(self) -> bool:
+        return self.hooks.activates_another
 
     def owner_blind(self) -> bool:
         return self.hooks.owner_blind
@@ -677,6 +681,13 @@ FAULTS = [
         "agree with each other, so no invariant notices.",
         ("INT-OTHER-FIELDS",),
         Hooks(activated=_rewrite_settings),
+    ),
+    Fault(
+        "unpause-activates-another",
+        "An unpause that activates its group also activates the account's last paused ad group (a "
+        "campaign-wide resume gone wrong); the restore at the end would pause it again unseen.",
+        ("INT-OTHER-GROUPS",),
+        Hooks(activates_another=True),
     ),
     Fault(
         "request-body-applied",

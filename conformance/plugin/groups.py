@@ -11,6 +11,7 @@ from conformance import census, restore
 from conformance.http import ApiClient
 from conformance.plugin.keys import BEFORE, CENSUS_FACTS, TARGET, VERDICTS
 from conformance.plugin.reporting import say
+from conformance.target import to_watch
 
 
 def take_census(
@@ -24,9 +25,8 @@ def take_census(
     A status the census cannot know is said at once, before the first test."""
     target = config.stash[TARGET]
     declared = target.declared if not who else {}
-    before, check = census.census(
-        client, group_ids or target.ad_group_ids, target.concurrency, declared, target.use_pause
-    )
+    group_ids = group_ids or [*target.ad_group_ids, *target.watched_ad_group_ids]
+    before, check = census.census(client, group_ids, target.concurrency, declared, target.use_pause)
     config.stash[key] = before
     if key is BEFORE:
         reads = True if any(was.read for was in before.values()) else None
@@ -48,6 +48,12 @@ def take_census(
     if untouched:
         leave_out(config, untouched)
         config.stash[CENSUS_FACTS]["left_out"] = untouched  # and every xdist worker's target
+    target = config.stash[TARGET]
+    if key is BEFORE and not target.embedded and not target.watched_ad_group_ids:
+        statuses = {g: was.status for g, was in before.items()}
+        watched = to_watch(target.ad_group_ids, statuses, {g for g, was in before.items() if was.read})
+        config.stash[TARGET] = target.watching(watched)
+        config.stash[CENSUS_FACTS]["watched"] = watched  # and every xdist worker's
     unknown = [was for was in before.values() if was.status is None and not was.untouched]
     if untouched:
         say(
@@ -94,6 +100,16 @@ def restore_groups(
         return
     del config.stash[key]
     verdicts = config.stash[VERDICTS]
+    watched = config.stash[TARGET].watched_ad_group_ids if key is BEFORE else []
+    for group_id in watched:  # what the restore would put back unseen: said first (INT-OTHER-GROUPS)
+        now, how = census.read(client, group_id)
+        if now is not None and group_id in before and now != before[group_id].status:
+            verdicts.note(
+                "watched-changed",
+                group_id,
+                f"INT-OTHER-GROUPS: {group_id} was {before[group_id].status} before the run and no request of "
+                f"the run was sent to it; at its end {how} (restored below)",
+            )
     for restored in restore.restore_all(client, before, config.stash[TARGET].concurrency, client.last_seen):
         kind = "restored" if restored.ok else "restore-failed"
         verdicts.note(kind, who + restored.group_id, who + restored.line())

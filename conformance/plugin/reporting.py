@@ -210,6 +210,8 @@ def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
             exitstatus = EXIT_NOT_RESTORED
         elif any(o["outcome"] == SUITE_ERROR for o in config.stash.get(OUTCOMES, [])):
             exitstatus = EXIT_SUITE_ERROR
+        elif any(note["kind"] == "watched-changed" for note in config.stash.get(NOTES, [])):
+            exitstatus = pytest.ExitCode.TESTS_FAILED  # a group no request was sent changed: a MUST
         elif any(note["kind"] == "waiver-expired" for note in config.stash.get(NOTES, [])):
             exitstatus = pytest.ExitCode.TESTS_FAILED  # an accepted failure's time is up
     session.exitstatus = exitstatus

@@ -58,7 +58,7 @@ from conformance.plugin.reporting import say
 from conformance.plugin.titles import label
 from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shared_input, worker_count
 from conformance.redaction import Redactor
-from conformance.target import Target, resolve, shown_url
+from conformance.target import Target, resolve, shown_url, to_watch
 
 TOKEN_VARIABLES = (
     "CONFORMANCE_API_TOKEN",
@@ -89,10 +89,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not target.embedded and worker_count(config) > 1:  # the controller's stays whole
         statuses = (shared_input(config, "conformance_census") or {}).get("statuses", {})
         target = target.split_for_workers(worker_count(config), census.unmovable(statuses))
+    if target.embedded and target.restore and not target.dry_run:
+        from conformance.mock.dataset import build_dataset
+        from conformance.mock.profiles import CATALOGUE as PROFILES
+
+        # the embedded mock's statuses are its dataset's (its census runs later, in the api fixture)
+        dataset = {group.id: group.status for group in build_dataset(target.mock_seed)}
+        readable = set(dataset) if PROFILES[target.mock_profile].read_endpoint else set()
+        target = target.watching(to_watch(target.ad_group_ids, dataset, readable))
     config.stash[TARGET] = target
-    left_out = (shared_input(config, "conformance_census") or {}).get("left_out")
-    if left_out:  # the controller's census could not know them, and sent them nothing
-        leave_out(config, left_out)
+    shared = shared_input(config, "conformance_census") or {}
+    if shared.get("left_out"):  # the controller's census could not know them, and sent them nothing
+        leave_out(config, shared["left_out"])
+    if shared.get("watched"):  # the controller set them apart: no worker's test sends them anything
+        config.stash[TARGET] = config.stash[TARGET].watching(shared["watched"])
     refuse_unsafe_distribution(config)
     config.stash[STARTED] = time.monotonic()
     config.stash[STARTED_AT] = datetime.now(UTC)

@@ -61,6 +61,7 @@ def pytest_configure_node(node) -> None:
             else [check.trusted, check.how, check.offset, check.refuses_noop],
             "statuses": facts["statuses"],
             "left_out": facts.get("left_out", []),
+            "watched": facts.get("watched", []),
         }
 
 
