@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance import badges, changelog, coverage, drift, pages, rules, verdict
+from conformance import badges, changelog, coverage, drift, pages, rules, verdict, wfc
 from conformance.checks import note_sections
 from conformance.verdict import CELL, matrix
 
@@ -30,6 +30,7 @@ RESULTS = REPORTS / "allure-results"
 JUNIT = REPORTS / "junit.xml"
 HTML = REPORTS / "html"
 VERDICTS = REPORTS / "verdicts.json"
+WFC_REPORT = REPORTS / "wfc-report.json"  # the run in the Web Fuzzing Commons report format
 MATRIX_MD = REPORTS / "conformance-matrix.md"
 COVERAGE_MD = REPORTS / "response-coverage.md"
 CHANGELOG_MD = REPORTS / "version-changelog.md"
@@ -116,6 +117,21 @@ def marks(
     return versions, {rule_id: [mark(rule_id, v) for v in versions] for rule_id in cells}
 
 
+def by_area(rows: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The rows grouped by the rules' areas (versioning, schema, …, authorization, integrity,
+    idempotency, exposure), each area where the catalogue first names it."""
+    catalogue = rules.catalogue()
+    order = list(dict.fromkeys(rule.area for rule in catalogue.values()))
+    return dict(sorted(rows.items(), key=lambda item: order.index(catalogue[item[0]].area)))
+
+
+def traced(rule: rules.Rule) -> str:
+    """Where a rule sits in the field's catalogues: its OWASP API Top 10 (2023) category, WFC code."""
+    parts = [rule.owasp] if rule.owasp else []
+    parts += [f"WFC {rule.wfc}"] if rule.wfc is not None else []
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def each_restore(verdicts: dict) -> bool:
     """Whether the pages list every restore: not for the embedded mock's, unless one failed."""
     embedded = verdicts.get("run", {}).get("embedded", False)
@@ -130,9 +146,13 @@ def write_matrix(
 ) -> str:
     catalogue = rules.catalogue()
     versions, rows = marks(cells, run_coverage)
-    lines = ["| rule | level | " + " | ".join(versions) + " |", "|---|---|" + "---|" * len(versions)]
-    for rule_id, row_marks in rows.items():
-        lines.append(f"| {rule_id} | {catalogue[rule_id].level} | " + " | ".join(row_marks) + " |")
+    lines = [
+        "| area | rule | level | " + " | ".join(versions) + " |",
+        "|---|---|---|" + "---|" * len(versions),
+    ]
+    for rule_id, row_marks in by_area(rows).items():
+        rule = catalogue[rule_id]
+        lines.append(f"| {rule.area} | {rule_id} | {rule.level} | " + " | ".join(row_marks) + " |")
     text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
     if run_coverage:
         text += f"\n'partly': the run's 200 bodies hit only some of the rule's documented branches ({COVERAGE_MD.name}).\n"
@@ -188,13 +208,16 @@ def matrix_html(
             text += f"<br><small>{html.escape(reason['first'])}</small>"
         return f'<td style="background:{colour[state]}">{text}</td>'
 
-    rows = []
-    for rule_id, row_marks in marked.items():
+    rows, area = [], None
+    for rule_id, row_marks in by_area(marked).items():
         rule = catalogue[rule_id]
+        if rule.area != area:
+            area = rule.area
+            rows.append(f"<tr><th colspan='{len(versions) + 3}'>{html.escape(area)}</th></tr>")
         tds = [cell(rule_id, version, mark) for version, mark in zip(versions, row_marks, strict=True)]
         rows.append(
             f"<tr><th title='{html.escape(rule.text)}'>{rule_id}</th><td>{rule.level}</td>{''.join(tds)}"
-            f"<td>{html.escape(rule.text)}</td></tr>"
+            f"<td>{html.escape(rule.text + traced(rule))}</td></tr>"
         )
     strip = verdict.strip(cells)
     states = verdict.STATES
@@ -307,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     cells = matrix(verdicts)
     notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}
     write_matrix(verdicts, cells, notes, run_coverage)
+    WFC_REPORT.write_text(json.dumps(wfc.report(verdicts), indent=1), encoding="utf-8")
     COVERAGE_MD.write_text(coverage.markdown(run_coverage), encoding="utf-8")
     versions_changelog = changelog.changelog(changelog.SchemasFolder(changelog.SCHEMAS_DIR))
     CHANGELOG_MD.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
