@@ -84,6 +84,32 @@ def test_a_token_without_update_permission_pauses_and_unpauses_nothing(
     verdicts.judge(found, shown, "a token without ad_campaign:update", "all")
 
 
+def put_back_foreign(api, peer: Identity, group_id: str, was: str, verdicts) -> list:
+    """Another account's group that a request the run sent wrongly reached: read again with its
+    owner's token and, where it changed, put back with that token; where that fails, the run fails
+    loudly (exit 6), naming it."""
+    now = (lenient_body(api.request("GET", read_path(group_id), headers=peer.auth)) or {}).get("status")
+    if now in (was, None):
+        return []
+    action = pause_path if was == state.PAUSED else unpause_path
+    back = api.post(action(group_id), headers=peer.auth)
+    if back.status == 200 and (lenient_body(back) or {}).get("status") == was:
+        verdicts.note(
+            "restored", group_id, f"restored: {group_id} (another account's) -> {was}, with its owner's token"
+        )
+    else:
+        verdicts.note(
+            "restore-failed",
+            group_id,
+            f"RESTORE FAILED: {group_id} (ANOTHER ACCOUNT'S) -> {was} (its owner's token answered {back.status}); now {now}",
+        )
+    return [
+        violation(
+            "AUTHZ-FOREIGN", f"{group_id} (another account's) was {was}; the run's token changed it to {now}"
+        )
+    ]
+
+
 @pytest.mark.rule("AUTHZ-FOREIGN", "AUTHZ-EXISTENCE", "ERR-ENVELOPE")
 def test_this_account_reaches_no_foreign_group(api, identities, target, verdicts):
     """Each --foreign-ad-group-id is sent, with the run's own token, only what changes nothing even
@@ -107,6 +133,8 @@ def test_this_account_reaches_no_foreign_group(api, identities, target, verdicts
             method, path = "GET", read_path
         exchange = api.request(method, path(group_id), headers=api.auth)
         found += error_violations(exchange, "AUTHZ-FOREIGN", [403, 404])
+        if status in (state.ACTIVE, state.PAUSED) and exchange.status is not None and exchange.status < 300:
+            found += put_back_foreign(api, peer, group_id, status, verdicts)
         unknown = api.request(method, path(NO_SUCH_GROUP), headers=api.auth)
         if exchange.status in (403, 404) and unknown.status != exchange.status:
             found.append(

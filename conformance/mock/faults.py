@@ -704,6 +704,14 @@ FAULTS = [
         Hooks(owner_blind=True),
     ),
     Fault(
+        "any-token-any-group-toggles",
+        "Any valid token reaches any account's ad groups, and unpausing an active group pauses it: the "
+        "run's no-op unpause of another account's active group pauses it (the run must put it back with "
+        "its owner's token, or say it could not).",
+        ("AUTHZ-FOREIGN",),
+        Hooks(owner_blind=True, toggles=True),
+    ),
+    Fault(
         "scope-not-enforced",
         "A token without ad_campaign:update unpauses and pauses (OWASP API5, BFLA).",
         ("AUTHZ-SCOPE",),
