@@ -26,13 +26,17 @@ from pathlib import Path
 
 from harness import IDS, ROOT, TOKEN, WRAPPER, LatencyProxy
 
+from conformance.mock.app import PEER, READ_ONLY, derived_token
+from conformance.mock.dataset import build_foreign
 from conformance.mock.profiles import CATALOGUE as PROFILES
 from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
 from conformance.mutation import suite_command
 
 
-def command(python: str, url: str, phase: str, verdicts: Path, xdist: int) -> list[str]:
+def command(
+    python: str, url: str, phase: str, verdicts: Path, xdist: int, profile: str = "thorough"
+) -> list[str]:
     selection = ["-k", "test_generated_requests_conform"] if phase == "property" else []
     return suite_command(
         *selection,
@@ -40,8 +44,12 @@ def command(python: str, url: str, phase: str, verdicts: Path, xdist: int) -> li
         f"--base-url={url}",
         f"--api-token={TOKEN}",
         *[f"--ad-group-id={group_id}" for group_id in IDS],
+        # the mock's other identities, so the authorization checks run too
+        f"--peer-api-token={derived_token(TOKEN, PEER)}",
+        f"--read-only-api-token={derived_token(TOKEN, READ_ONLY)}",
+        *[f"--foreign-ad-group-id={group.id}" for group in build_foreign(0)],
         f"--verdicts-json={verdicts}",
-        profile="thorough",
+        profile=profile,
         python=python,
     )
 
@@ -54,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phase", choices=["property", "full"], default="property")
     parser.add_argument("--xdist", type=int, default=0, help="run the suite with -n N --dist loadgroup")
     parser.add_argument(
+        "--hypothesis-profile", default="thorough", help="the suite's hypothesis profile (default thorough)"
+    )
+    parser.add_argument(
         "--profile", default=DEFAULT.name, choices=list(PROFILES), help="the mock's correct variant"
     )
     args = parser.parse_args(argv)
@@ -63,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         [args.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
     ).stdout.strip()
     print(
-        f"stress: {args.runs} thorough {args.phase} runs, Python {version}, {args.latency_ms:g} ms a response, "
+        f"stress: {args.runs} {args.hypothesis_profile} {args.phase} runs, Python {version}, {args.latency_ms:g} ms a response, "
         f"mock profile {args.profile}"
     )
     failed, seconds, peaks = [], [], []
@@ -77,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                         sys.executable,
                         "-c",
                         WRAPPER,
-                        *command(args.python, proxy.url, args.phase, verdicts, args.xdist),
+                        *command(
+                            args.python, proxy.url, args.phase, verdicts, args.xdist, args.hypothesis_profile
+                        ),
                     ],
                     cwd=ROOT,
                     capture_output=True,
