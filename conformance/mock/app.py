@@ -348,6 +348,8 @@ class MockApi:
                 early = True
             except Reply as refusal:  # the group's state refused it: answered once the checks pass
                 early = refusal
+        if fault.applies_body() and group_id in store.groups:  # written before anything is checked
+            apply_body(store.groups[group_id], await request.body())
         fault.request_body(request.headers.get("content-length", "0"))
         if strict and request.headers.get("content-length", "0") not in ("", "0"):
             raise Reply(400, "invalid_request", "This endpoint takes no request body.")
@@ -369,8 +371,6 @@ class MockApi:
             await self.transition(store, group, action, fault)
         if lacks_scope:  # the fault: refused, but only after the transition
             raise Reply(403, "forbidden", "This token lacks the ad_campaign:update permission.")
-        if fault.applies_body():
-            apply_body(group, await request.body())
         return self.success(store, group, version, fault)
 
     async def transition(self, store: Store, group: AdGroup, action: str, fault: Fault) -> None:

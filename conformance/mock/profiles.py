@@ -221,7 +221,8 @@ PROFILES = [
         body=_whole_seconds,
         unjudgeable={
             "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group: "
-            "one it wrongly activated looks like one that was active, and the user declared none"
+            "one it wrongly activated looks like one that was active, and the user declared none",
+            "INT-OTHER-GROUPS": "no read, so no group can be watched: the watch reads the groups set apart",
         },
     ),
     Profile(
@@ -353,7 +354,8 @@ PROFILES += [
         clock_skew=120.0,
         date_header=False,
         unjudgeable={
-            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group"
+            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group",
+            "INT-OTHER-GROUPS": "no read, so no group can be watched: the watch reads the groups set apart",
         },
     ),
     Profile(
@@ -386,7 +388,8 @@ PROFILES += [
         read_endpoint=False,
         advisory={"BEH-IDEMPOTENT": "a second unpause answers 409, not 200: allowed, so only advisory"},
         unjudgeable={
-            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group"
+            "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group",
+            "INT-OTHER-GROUPS": "no read, so no group can be watched: the watch reads the groups set apart",
         },
     ),
 ]
