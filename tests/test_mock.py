@@ -44,7 +44,7 @@ SCENARIOS_THE_RULES_NEED = {
 
 def test_dataset_covers_every_situation_the_rules_talk_about():
     dataset = build_dataset(0)
-    assert len(dataset) == 30  # the README's "30 ad groups"
+    assert len(dataset) == 32  # the README's "32 ad groups"
     assert {group.scenario for group in dataset} >= SCENARIOS_THE_RULES_NEED
     assert {group.platform for group in dataset} == {"meta", "tiktok"}
     assert len({group.currency for group in dataset if group.currency}) >= 3

@@ -309,11 +309,11 @@ def test_the_embedded_mocks_restore_is_one_line_unless_asked(tmp_path, verbose):
     per_group = [line for line in completed.stdout.splitlines() if line.startswith("restored: adgrp_")]
     summary = [line for line in completed.stdout.splitlines() if "ad groups restored to their status" in line]
     if verbose:
-        assert len(per_group) == 30
+        assert len(per_group) == 32
         assert summary == []
     else:
         assert per_group == []
-        assert summary == ["30 ad groups restored to their status before the run (30 verified with GET)"]
+        assert summary == ["32 ad groups restored to their status before the run (32 verified with GET)"]
 
 
 def test_ci_gets_a_job_summary_and_a_badge_per_version(tmp_path):

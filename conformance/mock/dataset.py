@@ -277,6 +277,10 @@ def build_dataset(seed: int = 0) -> list[AdGroup]:
         group("flagged_original_only", "Flagged creative", status="flagged"),
         group("null_optimization_goal", "Goal not chosen", optimization_goal=None),
         group("automatic_placements", "Advantage+ placements", placements=[]),
+        # plain paused groups at the end, no branch of their own: what a run sets apart to watch
+        # (INT-OTHER-GROUPS) costs the response coverage nothing
+        group("watched_one", "Watched, paused"),
+        group("watched_two", "Watched too, paused"),
     ]
 
 

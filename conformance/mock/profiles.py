@@ -165,7 +165,7 @@ def _rich_errors(status: int, body: dict, headers: dict) -> tuple[int, dict, dic
     """The envelope with every optional member the SDKs know (code, param) and more."""
     error = {
         **body["error"],
-        "code": body["error"]["type"].upper(),
+        "code": body["error"].get("code") or body["error"]["type"].upper(),
         "param": None,
         "request_id": "req_0f3a",
         "doc_url": "https://docs.example.invalid/errors",

@@ -35,7 +35,10 @@ def redact_report(
             "SUITE ERROR: raised inside the conformance suite, not a verdict on the target "
             f"(exit {EXIT_SUITE_ERROR}); please report it with the traceback below\n\n{report.longrepr}"
         )
-    if report.longrepr is not None:
+    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:  # a skip: (path, line, reason)
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, redact(reason))  # still a tuple: junitxml and xdist read it so
+    elif report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:
             report.longrepr = redact(text)
