@@ -74,7 +74,8 @@ def test_the_property_tests_run_beside_the_example_tests_each_on_its_own_half(tm
     assert bodies
     assert {o["outcome"] for o in bodies} == {"passed"}
     after_ahead = {group_of(path, ids) for test, _, _, path in sent[last_ahead:] if "test_body_rule" in test}
-    assert set(ids[1::2]) - unmovable <= after_ahead
+    watched = set(ids[-2:])  # the dataset's last two, paused: set apart, no test sends them anything
+    assert set(ids[1::2]) - unmovable - watched <= after_ahead
     # beside: property cases were sent while example tests ran, not only once the examples were done
     assert any("test_properties" not in test and "unregistered" not in test for test, *_ in ahead)
     # the property tests' items report the outcome of the run ahead
