@@ -71,6 +71,7 @@ class Before:
     # unknown and never sent a request that changes state: the census learned on another group that
     # it cannot know, so the run leaves this one out (plugin.groups) and it stays as found
     untouched: bool = False
+    campaign: str | None = None  # its ad_campaign's id, as read (where INT-OTHER-GROUPS watches)
 
 
 def lenient_body(exchange: Exchange) -> dict | None:
@@ -139,6 +140,11 @@ def _read_body(api: ApiClient, group_id: str) -> tuple[str | None, str, dict]:
         return body["status"], f"GET answered 200, status {body['status']!r}", body
     answered = f"GET answered {exchange.status}" + ("" if exchange.status != 200 else " without its status")
     return None, answered, {}
+
+
+def _campaign_of(body: dict) -> str | None:
+    campaign = body.get("ad_campaign")
+    return campaign.get("id") if isinstance(campaign, dict) and isinstance(campaign.get("id"), str) else None
 
 
 # how long a read may take to show a write before the run stops waiting for it (a replica's lag)
@@ -302,11 +308,11 @@ def census(
     found = {g: Before(g, declared[g], "declared with --ad-group-status") for g in group_ids if g in declared}
     rest = [g for g in group_ids if g not in found]
     unread = []
-    for group_id, (status, how) in zip(
-        rest, engines.run_all(lambda g: read(api, g), rest, concurrency), strict=True
+    for group_id, (status, how, body) in zip(
+        rest, engines.run_all(lambda g: _read_body(api, g), rest, concurrency), strict=True
     ):
         if status is not None:
-            found[group_id] = Before(group_id, status, how, read=True)
+            found[group_id] = Before(group_id, status, how, read=True, campaign=_campaign_of(body))
         else:
             unread.append((group_id, f"no read ({how})"))
     # one at a time until the first unpause only the calibration can read, which is checked on that

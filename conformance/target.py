@@ -59,6 +59,9 @@ class Target:
     # paused groups no test sends anything: read before and after unpauses of the others, which
     # must leave them paused (INT-OTHER-GROUPS); chosen by watch() once their status is known
     watched_ad_group_ids: list[str] = field(default_factory=list)
+    # the run's groups in a watched group's campaign: INT-OTHER-GROUPS unpauses one where it can (a
+    # campaign-wide resume gone wrong reaches its neighbours first)
+    watched_neighbours: list[str] = field(default_factory=list)
     declared: dict[str, str] = field(default_factory=dict)  # ad group -> its status, as the user knows it
     dry_run: bool = False  # print the state-changing requests the run would send, and send none
     # the groups the property-based tests send to; empty: all of them (see split_for_workers)
@@ -75,9 +78,9 @@ class Target:
     def property_ids(self) -> list[str]:
         return self.property_ad_group_ids or self.ad_group_ids
 
-    def watching(self, watched: list[str]) -> Target:
+    def watching(self, watched: list[str], neighbours: list[str] = ()) -> Target:
         """This target with ``watched`` set apart: no test sends them anything; they are read before
-        and after unpauses of the others (INT-OTHER-GROUPS)."""
+        and after unpauses of the others (INT-OTHER-GROUPS), ``neighbours`` first."""
         kept = [i for i, g in enumerate(self.ad_group_ids) if g not in watched]
         return replace(
             self,
@@ -87,6 +90,7 @@ class Target:
             ],
             property_ad_group_ids=[g for g in self.property_ad_group_ids if g not in watched],
             watched_ad_group_ids=list(watched),
+            watched_neighbours=[g for g in neighbours if g not in watched],
         )
 
     def split_for_overlap(self, unmovable: set[str] = frozenset()) -> Target:
@@ -123,11 +127,30 @@ class Target:
 WATCHED = 2  # paused groups set apart to be watched, where there are enough
 
 
-def to_watch(group_ids: list[str], statuses: dict[str, str | None], read: set[str]) -> list[str]:
-    """Up to WATCHED paused groups to set apart (the last ones given, read with GET: a watch needs a
-    read), where at least two groups remain for the tests."""
+def to_watch(
+    group_ids: list[str],
+    statuses: dict[str, str | None],
+    read: set[str],
+    campaigns: dict[str, str] | None = None,
+) -> list[str]:
+    """Up to WATCHED paused groups to set apart (read with GET: a watch needs a read), where at least
+    two groups remain for the tests: first the last one that shares its campaign (``campaigns``:
+    ad group -> campaign id, as read) with a group that stays, then the last ones given."""
+    campaigns = campaigns or {}
     paused = [g for g in reversed(group_ids) if statuses.get(g) == "paused" and g in read]
-    return paused[: max(0, min(WATCHED, len(group_ids) - 2))]
+    beside = [
+        g
+        for g in paused
+        if campaigns.get(g) and any(campaigns.get(o) == campaigns[g] for o in group_ids if o != g)
+    ]
+    ordered = [*beside[:1], *(g for g in paused if g not in beside[:1])]
+    return ordered[: max(0, min(WATCHED, len(group_ids) - 2))]
+
+
+def neighbours(group_ids: list[str], watched: list[str], campaigns: dict[str, str]) -> list[str]:
+    """The groups of ``group_ids`` not watched that share a campaign with a watched one."""
+    shared = {campaigns[g] for g in watched if campaigns.get(g)}
+    return [g for g in group_ids if g not in watched and campaigns.get(g) in shared]
 
 
 def unknown_name(option: str, name: str, known: list[str], listing: str) -> str:

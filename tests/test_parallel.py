@@ -17,7 +17,7 @@ from conformance.mock.dataset import build_dataset
 from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
-from conformance.target import Target
+from conformance.target import Target, neighbours, to_watch
 from tests.conftest import TOKEN
 
 # without the census and restore (one request each per ad group), the run sends only the generated cases
@@ -279,3 +279,16 @@ def test_a_concurrency_tests_burst_is_as_wide_as_asked_under_xdist_too(tmp_path)
     """test_concurrent_unpauses sends its unpauses of one group at once, whatever --concurrency
     (they are the test): under xdist they take no shared slot, so they are not queued behind it."""
     assert most_in_flight(tmp_path, "-k", "test_concurrent_unpauses") >= 5
+
+
+def test_the_watch_takes_a_group_in_a_neighbour_s_campaign_first():
+    """INT-OTHER-GROUPS: a campaign-wide resume reaches a tested group's campaign first, so one watched
+    group shares a campaign with a group the run unpauses (unpause-activates-campaign is the fault)."""
+    groups = ["a", "b", "c", "d", "e"]
+    statuses = dict.fromkeys(groups, "paused")
+    campaigns = {"a": "camp_x", "b": "camp_b", "c": "camp_x", "d": "camp_d", "e": "camp_e"}
+    watched = to_watch(groups, statuses, set(groups), campaigns)
+    assert watched == ["c", "e"]
+    assert neighbours(groups, watched, campaigns) == ["a"]
+    assert to_watch(groups, statuses, set(groups)) == ["e", "d"]  # no campaign read: the last ones
+    assert to_watch(groups, {**statuses, "c": "active"}, set(groups), campaigns) == ["a", "e"]  # c stays

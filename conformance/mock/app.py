@@ -496,10 +496,12 @@ class MockApi:
                 if fault.stamps_activation():
                     group.updated_at = self.now()
                 fault.activated(group)
-                if fault.activates_another():
+                if spread := fault.activates_another():
                     other = [g for g in store.groups.values() if g.status == "paused" and g is not group]
-                    if other:
-                        other[-1].status, other[-1].updated_at = "active", self.now()
-                        store.wrote(other[-1])
+                    if spread == "campaign":
+                        other = [g for g in other if g.ad_campaign_id == group.ad_campaign_id]
+                    for sibling in other if spread == "campaign" else other[-1:]:
+                        sibling.status, sibling.updated_at = "active", self.now()
+                        store.wrote(sibling)
         finally:
             store.in_flight.discard(group.id)

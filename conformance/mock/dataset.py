@@ -178,7 +178,7 @@ def build_dataset(seed: int = 0) -> list[AdGroup]:
             **settings,
         )
 
-    return [
+    groups = [
         group("zero_impressions", "Not yet delivering", raw=_counts(rng, impressions=False), currency="USD"),
         group("impressions_without_clicks", "Awareness, no clicks", raw=_counts(rng, clicks=False)),
         group(
@@ -282,6 +282,9 @@ def build_dataset(seed: int = 0) -> list[AdGroup]:
         group("watched_one", "Watched, paused"),
         group("watched_two", "Watched too, paused"),
     ]
+    # the last shares the first's campaign: the watch covers a neighbour of a group the run unpauses
+    groups[-1].ad_campaign_id = groups[0].ad_campaign_id
+    return groups
 
 
 def build_foreign(seed: int = 0) -> list[AdGroup]:

@@ -54,7 +54,9 @@ class Hooks:
     success: Callable[[int, Any, dict], tuple] | None = None  # (status, body, headers)
     error: Callable[[int, dict, dict], tuple] | None = None  # (status, body, headers)
     activated: Callable[[Any], None] | None = None  # (group) after an unpause activated it
-    activates_another: bool = False  # an activation also activates the account's last paused group
+    # an activation also activates another paused group: "last", the account's last one; "campaign",
+    # every one in its campaign
+    activates_another: str | None = None
     owner_blind: bool = False  # any valid token reaches any account's ad groups (BOLA)
     # when a token without ad_campaign:update is refused a pause or an unpause: "before" the
     # transition (correct), "after" it (refused, but applied), or "never" (allowed)
@@ -168,7 +170,7 @@ class Fault:
         if hook := self.hooks.activated:
             hook(group)
 
-    def activates_another(self) -> bool:
+    def activates_another(self) -> str | None:
         return self.hooks.activates_another
 
     def owner_blind(self) -> bool:
@@ -687,7 +689,14 @@ FAULTS = [
         "An unpause that activates its group also activates the account's last paused ad group (a "
         "campaign-wide resume gone wrong); the restore at the end would pause it again unseen.",
         ("INT-OTHER-GROUPS",),
-        Hooks(activates_another=True),
+        Hooks(activates_another="last"),
+    ),
+    Fault(
+        "unpause-activates-campaign",
+        "An unpause that activates its group also activates every paused group of its campaign (a "
+        "campaign-wide resume): only a watched group in a neighbour's campaign shows it.",
+        ("INT-OTHER-GROUPS",),
+        Hooks(activates_another="campaign"),
     ),
     Fault(
         "request-body-applied",

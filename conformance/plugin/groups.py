@@ -11,7 +11,7 @@ from conformance import census, restore
 from conformance.http import ApiClient
 from conformance.plugin.keys import BEFORE, CENSUS_FACTS, TARGET, VERDICTS
 from conformance.plugin.reporting import say
-from conformance.target import to_watch
+from conformance.target import neighbours, to_watch
 
 
 def take_census(
@@ -51,9 +51,13 @@ def take_census(
     target = config.stash[TARGET]
     if key is BEFORE and not target.embedded and not target.watched_ad_group_ids:
         statuses = {g: was.status for g, was in before.items()}
-        watched = to_watch(target.ad_group_ids, statuses, {g for g, was in before.items() if was.read})
-        config.stash[TARGET] = target.watching(watched)
+        campaigns = {g: was.campaign for g, was in before.items() if was.campaign}
+        read = {g for g, was in before.items() if was.read}
+        watched = to_watch(target.ad_group_ids, statuses, read, campaigns)
+        beside = neighbours(target.ad_group_ids, watched, campaigns)
+        config.stash[TARGET] = target.watching(watched, beside)
         config.stash[CENSUS_FACTS]["watched"] = watched  # and every xdist worker's
+        config.stash[CENSUS_FACTS]["neighbours"] = beside
     unknown = [was for was in before.values() if was.status is None and not was.untouched]
     if untouched:
         say(

@@ -58,7 +58,7 @@ from conformance.plugin.reporting import say
 from conformance.plugin.titles import label
 from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shared_input, worker_count
 from conformance.redaction import Redactor
-from conformance.target import Target, resolve, shown_url, to_watch
+from conformance.target import Target, neighbours, resolve, shown_url, to_watch
 
 TOKEN_VARIABLES = (
     "CONFORMANCE_API_TOKEN",
@@ -94,15 +94,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         from conformance.mock.profiles import CATALOGUE as PROFILES
 
         # the embedded mock's statuses are its dataset's (its census runs later, in the api fixture)
-        dataset = {group.id: group.status for group in build_dataset(target.mock_seed)}
+        groups = build_dataset(target.mock_seed)
+        dataset = {group.id: group.status for group in groups}
+        campaigns = {group.id: group.ad_campaign_id for group in groups}
         readable = set(dataset) if PROFILES[target.mock_profile].read_endpoint else set()
-        target = target.watching(to_watch(target.ad_group_ids, dataset, readable))
+        watched = to_watch(target.ad_group_ids, dataset, readable, campaigns)
+        target = target.watching(watched, neighbours(target.ad_group_ids, watched, campaigns))
     config.stash[TARGET] = target
     shared = shared_input(config, "conformance_census") or {}
     if shared.get("left_out"):  # the controller's census could not know them, and sent them nothing
         leave_out(config, shared["left_out"])
     if shared.get("watched"):  # the controller set them apart: no worker's test sends them anything
-        config.stash[TARGET] = config.stash[TARGET].watching(shared["watched"])
+        config.stash[TARGET] = config.stash[TARGET].watching(shared["watched"], shared.get("neighbours", []))
     refuse_unsafe_distribution(config)
     config.stash[STARTED] = time.monotonic()
     config.stash[STARTED_AT] = datetime.now(UTC)

@@ -62,6 +62,7 @@ def pytest_configure_node(node) -> None:
             "statuses": facts["statuses"],
             "left_out": facts.get("left_out", []),
             "watched": facts.get("watched", []),
+            "neighbours": facts.get("neighbours", []),
         }
 
 
