@@ -106,7 +106,16 @@ def run_suite(
     )
 
 
-def run_suites(fault: str | None, extra: list[str], profile: str = "default") -> Verdict:
+def run_suites(
+    fault: str | None, extra: list[str], profile: str = "default", by_rule: bool = False
+) -> Verdict:
+    """One suite run against ``fault`` (None: the clean mock). ``by_rule``: only the tests that judge
+    the fault's rules (``--rule``), and the whole suite again where they miss it, so the verdict is
+    the whole suite's, in a fraction of the time."""
+    if by_rule and fault:
+        narrowed = run_suites(fault, [*extra, *(f"--rule={r}" for r in CATALOGUE[fault].rules)], profile)
+        if not narrowed.applicable or narrowed.detected:
+            return narrowed
     with tempfile.TemporaryDirectory() as scratch:
         verdicts_path = Path(scratch) / "verdicts.json"
         fault_args = [f"--mock-fault={fault}"] if fault else []
@@ -151,11 +160,15 @@ def run_suites(fault: str | None, extra: list[str], profile: str = "default") ->
 
 
 def evaluate(
-    faults: list[str | None], jobs: int = 1, extra: list[str] | None = None, profile: str = "default"
+    faults: list[str | None],
+    jobs: int = 1,
+    extra: list[str] | None = None,
+    profile: str = "default",
+    by_rule: bool = False,
 ) -> list[Verdict]:
     """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time."""
     with ThreadPoolExecutor(jobs) as pool:
-        verdicts = list(pool.map(lambda fault: run_suites(fault, extra or [], profile), faults))
+        verdicts = list(pool.map(lambda fault: run_suites(fault, extra or [], profile, by_rule), faults))
     return verdicts
 
 
@@ -166,13 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", default="default", choices=list(profiles.CATALOGUE), help="the mock's correct variant"
     )
+    parser.add_argument(
+        "--by-rule",
+        action="store_true",
+        help="run each fault with only the tests that judge its rules (--rule), whole where they miss it: "
+        "the same score, its requests and times those of the narrowed runs",
+    )
     args, extra = parser.parse_known_args(argv)
     faults = args.faults or list(CATALOGUE)
     unknown = [f for f in faults if f not in CATALOGUE]
     if unknown:
         parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
     started = time.monotonic()
-    verdicts = evaluate([None, *faults], jobs=args.jobs, extra=extra, profile=args.profile)
+    verdicts = evaluate([None, *faults], jobs=args.jobs, extra=extra, profile=args.profile, by_rule=args.by_rule)
     clean, *mutants = verdicts
     applicable = [v for v in mutants if v.applicable]
     score = sum(v.detected for v in applicable) / len(applicable) if applicable else 1.0

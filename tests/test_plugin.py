@@ -70,7 +70,11 @@ def test_list_faults_and_list_profiles_name_every_entry_with_a_line_each_and_exi
 
 @pytest.mark.parametrize(
     ("option", "name", "close"),
-    [("--mock-fault", "ctr-percent", "ctr-as-percent"), ("--mock-profile", "conflicts", "conflict")],
+    [
+        ("--mock-fault", "ctr-percent", "ctr-as-percent"),
+        ("--mock-profile", "conflicts", "conflict"),
+        ("--rule", "INV-CTR-RANGE", "INV-CTR"),
+    ],
 )
 def test_an_unknown_name_is_a_usage_error_listing_the_valid_ones(option, name, close):
     from conformance.mock.faults import CATALOGUE
@@ -78,6 +82,20 @@ def test_an_unknown_name_is_a_usage_error_listing_the_valid_ones(option, name, c
 
     completed = pytest_run("suites", f"{option}={name}")
     assert completed.returncode == 4
-    known = CATALOGUE if option == "--mock-fault" else PROFILES
+    from conformance.rules import catalogue
+
+    known = {"--mock-fault": CATALOGUE, "--mock-profile": PROFILES, "--rule": catalogue()}[option]
     assert f"Did you mean {close}" in completed.stderr
     assert all(other in completed.stderr for other in known)
+
+
+def test_rule_keeps_only_the_tests_that_judge_it_and_still_catches_its_fault():
+    """--rule: the tests that declare the rule (or judge it on every response) run, no other; the
+    census and restore run as always, and a fault of that rule still fails the run naming it."""
+    collected = collect("suites", "--rule=INV-CTR", "-q")
+    kept = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert kept and all("test_properties" in line or "INV-CTR" in line for line in kept), kept
+    assert "deselected" in collected.stdout
+    completed = pytest_run("suites", "--rule=INT-OTHER-GROUPS", "--mock-fault=unpause-activates-campaign")
+    assert completed.returncode == 1, completed.stdout[-2000:]
+    assert "FAILED: MUST INT-OTHER-GROUPS" in completed.stdout

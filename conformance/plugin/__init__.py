@@ -10,7 +10,8 @@ ini directory, ``suites`` by default): only then does it register its parts, eac
 - ``xdist``: shards, the examples' worker, what the controller and workers hand each other;
 - ``reporting``: redaction, failure texts, Allure, outcomes, ``verdicts.json``, the terminal;
 - ``summary``: what the run was, for every artifact, and its verdict line, last in the terminal;
-- ``titles``: how a test reads in Allure (tree, title, description, a failure's story).
+- ``titles``: how a test reads in Allure (tree, title, description, a failure's story);
+- ``selection``: ``--rule ID``, only the tests that judge those rules.
 
 ``-p no:conformance`` switches it off.
 """
@@ -43,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not runs_the_suites(config):
         return
     options.register_profiles()
-    from conformance.plugin import properties, reporting, session, summary, titles, xdist
+    from conformance.plugin import properties, reporting, selection, session, summary, titles, xdist
 
     # registered now, their own pytest_configure runs at once (a historic hook), before hypothesis's
     for name, part in (
@@ -53,6 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ("xdist", xdist),
         ("session", session),
         ("properties", properties),
+        ("selection", selection),
     ):
         config.pluginmanager.register(part, f"conformance.{name}")
 

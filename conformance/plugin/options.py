@@ -176,6 +176,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="print the mock's correct variants (name, the reading of the docs it embodies) and exit",
     )
     group.addoption(
+        "--rule",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="run only the tests that judge this rule (repeatable; ids in schemas/rules.yaml)",
+    )
+    group.addoption(
         "--mock-fault",
         default=None,
         help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",

@@ -1,0 +1,31 @@
+"""``--rule ID``: only the tests that judge one of these rules run (a rule they declare, or one every
+response is judged by); the census, the watch and the restore run as in any run."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import rules
+from conformance.checks import JUDGED_ON_EVERY_RESPONSE
+from conformance.plugin.failures import rule_ids_of
+from conformance.target import unknown_name
+
+
+def judged_by(item: pytest.Item) -> set[str]:
+    """The rules a test may judge: those it declares, and those judged on every response it gets."""
+    every = JUDGED_ON_EVERY_RESPONSE if "api" in getattr(item, "fixturenames", ()) else ()
+    return {*rule_ids_of(item), *every}
+
+
+@pytest.hookimpl(tryfirst=True)  # before the property tests are set to run ahead of the rest
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("rule") or []
+    if not wanted:
+        return
+    catalogue = rules.catalogue()
+    for rule_id in wanted:
+        if rule_id not in catalogue:
+            raise pytest.UsageError(unknown_name("--rule", rule_id, sorted(catalogue), "schemas/rules.yaml"))
+    kept = [item for item in items if judged_by(item) & set(wanted)]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
