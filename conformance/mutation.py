@@ -191,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
     started = time.monotonic()
-    verdicts = evaluate([None, *faults], jobs=args.jobs, extra=extra, profile=args.profile, by_rule=args.by_rule)
+    verdicts = evaluate(
+        [None, *faults], jobs=args.jobs, extra=extra, profile=args.profile, by_rule=args.by_rule
+    )
     clean, *mutants = verdicts
     applicable = [v for v in mutants if v.applicable]
     score = sum(v.detected for v in applicable) / len(applicable) if applicable else 1.0
