@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+
 import httpx
 import hypothesis
 import pytest
@@ -27,3 +30,34 @@ def mock():
 def client(mock):
     with httpx.Client(base_url=mock.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as http:
         yield http
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    with _no_process_unless_marked(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    with _no_process_unless_marked(item):
+        return (yield)
+
+
+@contextlib.contextmanager
+def _no_process_unless_marked(item):
+    """A test that starts a process (a suite run, the report generator, a browser), in its fixtures
+    too, carries the ``subprocess`` marker, so ``-m "not subprocess"`` is an inner loop of seconds:
+    unmarked, it fails."""
+    if item.get_closest_marker("subprocess") is not None:
+        yield
+        return
+
+    def refused(*args, **kwargs):
+        raise AssertionError(f"{item.nodeid} starts a process: mark it @pytest.mark.subprocess")
+
+    started, subprocess.Popen = subprocess.Popen, refused
+    try:
+        yield
+    finally:
+        subprocess.Popen = started

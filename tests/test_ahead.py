@@ -18,6 +18,8 @@ from conformance.mutation import run_suite
 from tests.conftest import TOKEN
 from tests.test_parallel import SENT_BY_TEST
 
+pytestmark = pytest.mark.subprocess  # every test here starts a process
+
 GROUP = re.compile(r"/ad_groups/([^/?]+)/")
 
 

@@ -79,6 +79,7 @@ def add_third_version(folder: Path) -> None:
     write(folder / "versions.json", registry)
 
 
+@pytest.mark.subprocess
 def test_a_synthetic_third_version_is_compared_with_the_one_before(schemas_copy, tmp_path):
     add_third_version(schemas_copy)
     out = tmp_path / "changelog.md"
@@ -140,6 +141,7 @@ def repo(tmp_path) -> Path:
     return root
 
 
+@pytest.mark.subprocess
 def test_the_guard_passes_an_additive_edit_and_a_new_version(repo):
     path = repo / "schemas" / "2026-06-20" / "ad_group.json"
     schema = read(path)
@@ -152,6 +154,7 @@ def test_the_guard_passes_an_additive_edit_and_a_new_version(repo):
     assert "only additive changes" in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_the_guard_fails_a_breaking_edit_with_one_line_per_change(repo):
     path = repo / "schemas" / "2026-06-20" / "ad_group.json"
     schema = read(path)
@@ -180,6 +183,7 @@ def test_the_guard_fails_a_breaking_edit_with_one_line_per_change(repo):
     assert "5 breaking change(s)" in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_the_guard_fails_a_version_dropped_from_the_registry(repo):
     registry = read(repo / "schemas" / "versions.json")
     del registry["versions"]["2025-01-01"]
@@ -189,6 +193,7 @@ def test_the_guard_fails_a_version_dropped_from_the_registry(repo):
     assert "BREAKING 2025-01-01: (registry): version: removed from versions.json" in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_the_guard_names_a_ref_it_cannot_read(repo):
     completed = guard(repo / "schemas", "no-such-ref")
     assert completed.returncode == 2

@@ -149,6 +149,7 @@ def suite_coverage(tmp_path, *args: str) -> tuple[dict, str]:
     return json.loads(verdicts.read_text())["coverage"], completed.stdout
 
 
+@pytest.mark.subprocess
 def test_the_mock_dataset_reaches_every_branch_of_every_version(tmp_path):
     run_coverage, stdout = suite_coverage(tmp_path)
     for entry in coverage.report(run_coverage):
@@ -161,6 +162,7 @@ def test_the_mock_dataset_reaches_every_branch_of_every_version(tmp_path):
     assert totals.split("; ")[0] in stdout, stdout[-2000:]
 
 
+@pytest.mark.subprocess
 def test_a_run_with_one_ad_group_names_exactly_the_branches_it_left_untested(tmp_path):
     group = next(g for g in build_dataset() if g.scenario == "active_already")
     run_coverage, stdout = suite_coverage(tmp_path, f"--ad-group-id={group.id}")

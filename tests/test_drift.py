@@ -18,6 +18,8 @@ from conformance.mock.profiles import CATALOGUE as PROFILES
 from conformance.mock.server import MockServer
 from conformance.mutation import run_suite
 
+pytestmark = pytest.mark.subprocess  # every test here starts a process
+
 COMPARE_TOKEN = "tkn-5e4d3c2b1a-9f8e7d"
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -58,6 +58,7 @@ AST_RACE = textwrap.dedent(
 )
 
 
+@pytest.mark.subprocess
 def test_ast_parse_is_safe_in_threads_after_prepare():
     completed = subprocess.run(
         [sys.executable, "-c", AST_RACE], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
@@ -93,6 +94,7 @@ THREAD_IMPORTS = textwrap.dedent(
 
 
 @pytest.mark.parametrize("fault", [None, "ctr-as-percent", "unknown-version-served-latest"])
+@pytest.mark.subprocess
 def test_no_module_is_imported_inside_a_thread(tmp_path, fault):
     """Property tests and the state machine at the remote default concurrency (8 threads), against
     a correct and two faulty targets: every module they need was imported before a thread started."""
@@ -196,6 +198,7 @@ BROKEN_SUITE = textwrap.dedent(
 )
 
 
+@pytest.mark.subprocess
 def test_an_error_of_the_suite_is_labelled_and_exits_3_not_as_a_verdict(tmp_path):
     """A body rule whose code raises: the test is a suite error in the terminal, verdicts.json and
     the matrix (not failed, no rule broken), and the run exits 3 against a correct target."""
@@ -311,6 +314,7 @@ UNWRITABLE_STORAGE = textwrap.dedent(
 )
 
 
+@pytest.mark.subprocess
 def test_an_unwritable_hypothesis_storage_is_answered_from_memory():
     """No storage to cache hypothesis's utf-8 table in: it is answered from the merged intervals,
     the same table hypothesis computes, without tabulating every code point (bounded memory)."""

@@ -211,6 +211,8 @@ def test_every_fault_changes_the_response(probe_mock, fault):
     assert broken != correct, f"{fault}: {CATALOGUE[fault].description} made no visible difference"
 
 
+@pytest.mark.subprocess
+@pytest.mark.mutation
 def test_suites_pass_on_the_clean_mock():
     (clean,) = mutation.evaluate([None])
     assert clean.detected, f"the clean mock fails the suites: {clean.caught}"
@@ -221,6 +223,8 @@ SHARDS = 8  # the mutation score in shards: xdist spreads the suite runs (one pe
 
 @pytest.mark.parametrize("profile", ["default", "conflict"])
 @pytest.mark.parametrize("shard", range(SHARDS))
+@pytest.mark.subprocess
+@pytest.mark.mutation
 def test_suites_catch_every_fault(shard, profile):
     """The mutation score: every fault caught, by every rule it is documented to break, whether
     the server reads a state conflict as 200 (default) or as 409 (conflict). Under conflict a fault
@@ -238,6 +242,8 @@ def test_suites_catch_every_fault(shard, profile):
         assert all(v.applicable for v in verdicts)
 
 
+@pytest.mark.subprocess
+@pytest.mark.mutation
 def test_only_the_conflict_reading_itself_is_not_applicable_under_conflict():
     (verdict,) = mutation.evaluate(["second-unpause-409"], profile="conflict", by_rule=True)
     assert not verdict.applicable
@@ -251,6 +257,8 @@ def test_every_profile_names_real_rules_for_what_it_excuses():
         assert not unknown, f"{profile.name}: not in schemas/rules.yaml: {unknown}"
 
 
+@pytest.mark.subprocess
+@pytest.mark.mutation
 def test_a_rule_excused_by_its_profile_counts_only_where_no_test_judged_it():
     """405-without-allow under strict-requests (no 405 at all): not applicable, as the run shows no
     test judged ERR-ALLOW. Under the default mock, where 405s come, the same fault is caught, and

@@ -64,6 +64,7 @@ def hostile(request):
     server.stop()
 
 
+@pytest.mark.subprocess
 def test_hostile_target_gives_a_bounded_failing_run(hostile):
     completed, seconds = run_suites(hostile.url)
     output = completed.stdout + completed.stderr
@@ -82,6 +83,7 @@ TRANSPORT_MODES = {"hang", "drip", "reset", "close-mid-body", "huge-body", "bad-
 
 
 @pytest.mark.parametrize("mode", sorted(TRANSPORT_MODES))
+@pytest.mark.subprocess
 def test_transport_failures_are_target_errors_not_contract_verdicts(mode):
     server = HostileServer(mode)
     try:
@@ -93,6 +95,7 @@ def test_transport_failures_are_target_errors_not_contract_verdicts(mode):
     assert "RuleFailure" not in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_the_circuit_breaker_bounds_a_hanging_target(tmp_path):
     server = HostileServer("hang")
     try:
@@ -107,6 +110,7 @@ def test_the_circuit_breaker_bounds_a_hanging_target(tmp_path):
     assert phase <= 4 * REQUEST_TIMEOUT + MARGIN, f"{phase:.1f} s"
 
 
+@pytest.mark.subprocess
 def test_rate_limited_target_is_retried_after_retry_after():
     server = HostileServer("rate-limited")
     try:
@@ -119,6 +123,7 @@ def test_rate_limited_target_is_retried_after_retry_after():
     assert completed.returncode == 1
 
 
+@pytest.mark.subprocess
 def test_huge_body_is_not_read_into_memory():
     server = HostileServer("huge-body")
     try:
@@ -130,6 +135,7 @@ def test_huge_body_is_not_read_into_memory():
     assert "body larger than the 100000-byte cap" in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_unreachable_target_is_one_message_and_one_exit():
     completed, _ = run_suites(f"http://127.0.0.1:{refused_port()}")
     assert completed.returncode == 1
@@ -137,6 +143,7 @@ def test_unreachable_target_is_one_message_and_one_exit():
     assert "FAILED" not in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_production_guard_refuses_a_host_off_the_allowlist_before_any_request():
     completed, _ = run_suites("http://staging.conformance.invalid")
     assert completed.returncode == 4  # pytest's usage error: nothing ran
@@ -145,6 +152,7 @@ def test_production_guard_refuses_a_host_off_the_allowlist_before_any_request():
     assert "target unreachable" not in completed.stdout, "no connection was even attempted"
 
 
+@pytest.mark.subprocess
 def test_allow_host_lets_it_through():
     completed, _ = run_suites(
         "http://staging.conformance.invalid", "--allow-host=staging.conformance.invalid"
@@ -159,6 +167,7 @@ def test_allow_host_lets_it_through():
 ENDPOINT = re.compile(r"^/ad_groups/[^/?#]+(/(un)?pause)?$")
 
 
+@pytest.mark.subprocess
 def test_configured_ids_stay_in_their_path_segment_in_every_test():
     """Ids that would leave /ad_groups/<id>/unpause unencoded: every request, example and
     property-based, still names exactly that endpoint, with the id as one segment."""
@@ -185,6 +194,7 @@ def test_configured_ids_stay_in_their_path_segment_in_every_test():
 
 
 @pytest.mark.parametrize("group_id", ["..", ".", "", "adgrp_\r\nX-Injected: 1"])
+@pytest.mark.subprocess
 def test_ids_no_segment_can_carry_are_refused_before_any_request(group_id):
     server = HostileServer("not-found")
     try:
@@ -205,6 +215,7 @@ def test_ids_no_segment_can_carry_are_refused_before_any_request(group_id):
         ("http://127.0.0.1:99999", "not a usable URL"),
     ],
 )
+@pytest.mark.subprocess
 def test_base_urls_the_suite_cannot_use_are_refused_up_front(url, said):
     completed, _ = run_suites(url)
     assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
@@ -257,6 +268,7 @@ def fragments(secret: str, size: int = 6) -> set[str]:
     "mode",
     ["deep-json", "invalid-utf8", "nan-json", "odd-numbers", "echo-credentials", "gzip-bomb-without-token"],
 )
+@pytest.mark.subprocess
 def test_hostile_bodies_get_verdicts_within_bounds_and_leak_nothing(tmp_path, mode):
     """Exit 1 with rule verdicts or one-line target errors; within the time budget + 10 s; peak RSS
     at most 250 MB; no run of 6+ characters of the token in any output or artifact."""

@@ -224,6 +224,7 @@ def test_no_input_produces_a_5xx(client, method, path):
     assert schemas.error_envelope_errors(response.json()) == [] or response.status_code == 200
 
 
+@pytest.mark.subprocess
 def test_standalone_command_prints_url_token_and_ids():
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance.mock", "--port", "0", "--token", "t0k", "--seed", "3"],

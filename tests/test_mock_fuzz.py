@@ -11,6 +11,8 @@ import pytest
 
 from conformance import openapi, schemas
 
+pytestmark = pytest.mark.subprocess  # every test here starts a process
+
 
 @pytest.mark.parametrize("version", list(schemas.versions()))
 def test_st_run_all_modes_finds_no_server_error(mock, tmp_path, version):

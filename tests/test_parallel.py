@@ -38,6 +38,7 @@ def run_suites(tmp_path: Path, *args: str, name: str = "verdicts.json", env: dic
 
 
 @pytest.mark.parametrize("examples", [5, 40])
+@pytest.mark.subprocess
 def test_max_examples_is_the_number_of_generated_requests(tmp_path, examples):
     # each distinct positive case sends one request with the suite's client, and one case with the
     # token re-sends without it (the auth probe); an input hypothesis draws twice is sent once, so a
@@ -47,6 +48,7 @@ def test_max_examples_is_the_number_of_generated_requests(tmp_path, examples):
     assert examples * 0.75 <= verdicts["requests"] <= examples + 2, verdicts["stdout"][-3000:]
 
 
+@pytest.mark.subprocess
 def test_xdist_splits_the_cases_of_one_property_test_over_the_workers(tmp_path):
     verdicts = run_suites(tmp_path, *POSITIVE_ONE_VERSION, "--max-examples=40", "-n", "2")
     assert verdicts["exitstatus"] == 0, verdicts["stdout"][-3000:]
@@ -59,6 +61,7 @@ def test_xdist_splits_the_cases_of_one_property_test_over_the_workers(tmp_path):
 
 
 @pytest.mark.parametrize(("fault", "level"), [("frequency-drift", "SHOULD"), ("ctr-as-percent", "MUST")])
+@pytest.mark.subprocess
 def test_xdist_runs_reach_the_same_verdicts(tmp_path, fault, level):
     """A SHOULD fault (findings) and a MUST fault (failures): the same rules, findings and exit
     status with two workers as in one process."""
@@ -78,6 +81,7 @@ def test_xdist_runs_reach_the_same_verdicts(tmp_path, fault, level):
     assert "advisory findings" in spread["stdout"] or not alone["findings"]
 
 
+@pytest.mark.subprocess
 def test_a_plain_run_started_from_an_xdist_worker_is_not_sharded(tmp_path):
     """A suite run launched by a test that runs under xdist inherits xdist's environment
     variables without being a worker: it runs every case in one item per test."""
@@ -87,6 +91,7 @@ def test_a_plain_run_started_from_an_xdist_worker_is_not_sharded(tmp_path):
     assert 7 <= verdicts["requests"] <= 12  # every case in this one item (see above for the slack)
 
 
+@pytest.mark.subprocess
 def test_with_loadgroup_only_property_shards_leave_the_examples_worker(tmp_path):
     """Against a shared target, a state test's pause must not land inside another test's
     comparison: every test but the property shards runs on one worker, in order."""
@@ -133,6 +138,7 @@ def pytest_unconfigure(config):
 """
 
 
+@pytest.mark.subprocess
 def test_against_a_shared_target_no_property_case_touches_a_group_an_example_test_pauses(tmp_path):
     """Property shards run on every worker while the example tests pause groups on one: a property
     case's unpause between a state test's pause and its check was a false BEH-REFUSAL-INERT (seen at
@@ -178,6 +184,7 @@ def test_against_a_shared_target_no_property_case_touches_a_group_an_example_tes
         (["-n", "2", "--dist", "loadgroup", "--ad-group-id=adgrp_only"], "needs at least two --ad-group-id"),
     ],
 )
+@pytest.mark.subprocess
 def test_xdist_against_a_shared_target_refuses_what_would_interfere(args, says):
     completed = run_suite("--base-url=http://127.0.0.1:9", f"--api-token={TOKEN}", *args, timeout=120)
     assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
@@ -232,6 +239,7 @@ print(json.dumps(spans))
 """
 
 
+@pytest.mark.subprocess
 def test_shared_slots_bound_what_is_in_flight_across_processes_and_threads(tmp_path):
     """Two processes of six threads each, three slots: never more than three held at once, and
     the bound is reached (the slots are used, not serialised)."""
@@ -269,12 +277,14 @@ def most_in_flight(tmp_path, *args: str) -> int:
     return mock.api.most_in_flight
 
 
+@pytest.mark.subprocess
 def test_xdist_workers_against_one_target_never_exceed_its_concurrency(tmp_path):
     """The two workers share --concurrency: the bound holds, and is reached (outside the bursts of
     the concurrency tests, below)."""
     assert most_in_flight(tmp_path, "-k", "not test_concurrent_unpauses and not state_machine") == 3
 
 
+@pytest.mark.subprocess
 def test_a_concurrency_tests_burst_is_as_wide_as_asked_under_xdist_too(tmp_path):
     """test_concurrent_unpauses sends its unpauses of one group at once, whatever --concurrency
     (they are the test): under xdist they take no shared slot, so they are not queued behind it."""

@@ -17,6 +17,8 @@ import pytest
 
 from conformance import coverage
 
+pytestmark = pytest.mark.subprocess  # every test here reads a run of the report generator
+
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN_TOKEN = "tok-KNOWN-9f8e7d6c5b4a-secret"
 FAULTS = ["auth-raw-token", "auth-any-bearer", "ctr-as-percent", "frequency-drift"]
@@ -190,6 +192,7 @@ def needs_chromium(reports: Path) -> None:
         pytest.skip("the Allure generator is not installed, so there is no HTML to load")
 
 
+@pytest.mark.browser
 def test_the_network_check_counts_a_request_to_another_origin(clean_run, tmp_path):
     needs_chromium(clean_run)
     page = tmp_path / "phones-home.html"
@@ -199,6 +202,7 @@ def test_the_network_check_counts_a_request_to_another_origin(clean_run, tmp_pat
 
 
 @pytest.mark.parametrize("faulty_run", ["ctr-as-percent"], indirect=True)
+@pytest.mark.browser
 def test_no_page_of_the_report_requests_anything_outside_its_own_files(clean_run, faulty_run):
     """The published report is private: Allure's page and the suite's pages, clean and failing,
     request nothing from another origin (the Allure 3 report has Google Analytics built in)."""
@@ -210,6 +214,7 @@ def test_no_page_of_the_report_requests_anything_outside_its_own_files(clean_run
     assert {page: urls for page, urls in outside.items() if urls} == {}
 
 
+@pytest.mark.browser
 def test_the_html_report_renders_the_totals_in_headless_chromium(clean_run):
     needs_chromium(clean_run)
     index = clean_run / "html" / "index.html"

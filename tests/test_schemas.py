@@ -153,6 +153,7 @@ def test_version_leak_fields_come_from_the_schemas():
     assert "id" not in schemas.fields_only_in_other_versions(old)
 
 
+@pytest.mark.subprocess
 def test_a_new_version_is_data_not_code(tmp_path):
     """Copy schemas/, add a suffixed version as one folder + one registry entry, and load it."""
     copy = tmp_path / "schemas"

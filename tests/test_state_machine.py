@@ -11,6 +11,8 @@ import pytest
 from conformance.mock.faults import CATALOGUE as FAULTS
 from conformance.mutation import run_suite
 
+pytestmark = pytest.mark.subprocess  # every test here starts a process
+
 SEQUENCE_FAULTS = ["forgets-unpause-after-two-pauses", "second-pause-recreates"]
 
 

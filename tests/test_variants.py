@@ -82,6 +82,7 @@ def run_against(server: MockServer, tmp_path, *args: str) -> tuple[subprocess.Co
 
 
 @pytest.mark.parametrize("profile", list(CATALOGUE))
+@pytest.mark.subprocess
 def test_a_correct_variant_passes_and_is_left_as_found(tmp_path, profile):
     """No MUST failure and no advisory finding but the profile's own, exit 0, and every ad group's
     status after the run is its status before (one 'restored' line each, none failed)."""
@@ -108,6 +109,7 @@ def test_a_correct_variant_passes_and_is_left_as_found(tmp_path, profile):
     assert not [n for n in verdicts["notes"] if n["kind"] == "restore-failed"]
 
 
+@pytest.mark.subprocess
 def test_no_restore_leaves_the_groups_as_the_run_changed_them():
     server = MockServer(TOKEN).start()
     try:
@@ -121,6 +123,7 @@ def test_no_restore_leaves_the_groups_as_the_run_changed_them():
     assert after != before  # the run unpaused paused groups and, as asked, did not pause them again
 
 
+@pytest.mark.subprocess
 def test_a_failed_restore_is_loud(tmp_path):
     """Pausing is down (503) when the restore comes: a warning section naming each group it could
     not pause again, and the same in verdicts.json (the report's entry)."""
@@ -158,6 +161,7 @@ UNREADABLE = dataclasses.replace(
 )
 
 
+@pytest.mark.subprocess
 def test_a_census_that_cannot_know_refuses_to_guess_and_fails_the_run(tmp_path):
     """Before the first test the run says which groups' status it cannot know: it learned that on
     one group, sent no other group anything that changes state, and leaves those out of the run. At
@@ -202,6 +206,7 @@ def test_a_census_that_cannot_know_refuses_to_guess_and_fails_the_run(tmp_path):
         )
 
 
+@pytest.mark.subprocess
 def test_without_a_read_the_census_checks_updated_at_and_restores_every_group(tmp_path):
     """no-read-endpoint: the census reads each status from an unpause, after checking on one group
     that a no-op unpause leaves updated_at and an activation moves it (whole-second stamps)."""
@@ -220,6 +225,7 @@ def test_without_a_read_the_census_checks_updated_at_and_restores_every_group(tm
         assert census[group_id].startswith(f"{status} before the run") or status not in ("active", "paused")
 
 
+@pytest.mark.subprocess
 def test_a_dry_run_sends_nothing_and_lists_each_group(tmp_path):
     server = MockServer(TOKEN).start()
     try:
@@ -233,6 +239,7 @@ def test_a_dry_run_sends_nothing_and_lists_each_group(tmp_path):
         assert f"  at the end: POST /ad_groups/{group.id}/pause if it was paused" in completed.stdout
 
 
+@pytest.mark.subprocess
 def test_a_body_the_census_cannot_parse_strictly_is_read_leniently_and_restored(tmp_path):
     """Bodies with a byte order mark fail ERR-JSON (the verdict stays strict), yet the census reads
     each status and the restore leaves every group as found: exit 1, not 6."""

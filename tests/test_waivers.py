@@ -45,6 +45,7 @@ def run_with(tmp_path, path: str, *args: str) -> tuple[int, dict, str]:
     return completed.returncode, verdicts, completed.stdout + completed.stderr
 
 
+@pytest.mark.subprocess
 def test_a_waived_failure_is_reported_as_waived_not_passed(tmp_path):
     path = waiver_file(tmp_path, CTR_WAIVER.format(expires="2999-03-31"))
     status, verdicts, output = run_with(tmp_path, path, "--mock-fault=ctr-as-percent")
@@ -57,6 +58,7 @@ def test_a_waived_failure_is_reported_as_waived_not_passed(tmp_path):
     assert [n["kind"] for n in verdicts["notes"] if n["kind"].startswith("waiver")] == ["waiver-used"]
 
 
+@pytest.mark.subprocess
 def test_a_waiver_waives_nothing_it_does_not_cover(tmp_path):
     path = waiver_file(tmp_path, CTR_WAIVER.format(expires="2999-03-31").replace("2026-06-20", "2025-01-01"))
     status, verdicts, output = run_with(tmp_path, path, "--mock-fault=ctr-as-percent")
@@ -64,6 +66,7 @@ def test_a_waiver_waives_nothing_it_does_not_cover(tmp_path):
     assert verdicts["run"]["headline"].startswith("FAILED: MUST INV-CTR on 2026-06-20")
 
 
+@pytest.mark.subprocess
 def test_an_expired_waiver_waives_nothing_and_fails_even_a_passing_run(tmp_path):
     path = waiver_file(tmp_path, CTR_WAIVER.format(expires="2020-01-31"))
     status, verdicts, output = run_with(tmp_path, path, "--mock-fault=ctr-as-percent")
@@ -78,6 +81,7 @@ def test_an_expired_waiver_waives_nothing_and_fails_even_a_passing_run(tmp_path)
     assert "EXPIRED WAIVERS: they waive nothing and fail the run" in output
 
 
+@pytest.mark.subprocess
 def test_an_unused_waiver_is_reported(tmp_path):
     path = waiver_file(tmp_path, CTR_WAIVER.format(expires="2999-03-31"), UNRELATED)
     status, verdicts, output = run_with(tmp_path, path)
@@ -101,6 +105,7 @@ def test_an_unused_waiver_is_reported(tmp_path):
         ),
     ],
 )
+@pytest.mark.subprocess
 def test_a_malformed_waiver_file_is_a_usage_error_naming_the_entry(tmp_path, entry, complaint):
     path = waiver_file(tmp_path, entry)
     with pytest.raises(waivers.WaiverError, match="entry 1") as raised:

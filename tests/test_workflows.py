@@ -28,11 +28,13 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("workflow", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+@pytest.mark.subprocess
 def test_workflow_passes_actionlint(workflow):
     completed = actionlint(workflow)
     assert completed.returncode == 0, completed.stdout
 
 
+@pytest.mark.subprocess
 def test_actionlint_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
