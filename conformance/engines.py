@@ -20,6 +20,7 @@ per-group set-ups, in threads, with the suite's bounds and the only place its th
 from __future__ import annotations
 
 import ast
+import contextvars
 import gzip
 import importlib
 import json
@@ -295,8 +296,9 @@ def fan_out(
     else:
         # named after the thread that fans out, so a request's thread tells which run sent it
         prefix = f"{threading.current_thread().name}-engine"
+        context = contextvars.copy_context()  # the test's record of requests, in every thread
         with ThreadPoolExecutor(min(concurrency, len(items)), thread_name_prefix=prefix) as pool:
-            outcomes = list(pool.map(lambda item: _caught(function, item), items))
+            outcomes = list(pool.map(lambda item: context.copy().run(_caught, function, item), items))
     return [result for result, _ in outcomes], choose([error for _, error in outcomes])
 
 

@@ -4,6 +4,7 @@ a record of every exchange with every secret redacted (attachments, curl lines, 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import json
 import math
@@ -29,6 +30,11 @@ MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead
 # a server briefly unavailable (503, a deploy) that says when to come back; a 503 without the
 # header is no promise, and stays the answer (ERR-NO-5XX judges it)
 RETRIED_STATUSES = (429, 503)
+
+
+# the exchanges of the test being run, set at its start (ApiClient.begin) and carried into the
+# threads it fans out to (engines.fan_out copies the context), so its report shows every request
+RECORD: contextvars.ContextVar[list[Exchange] | None] = contextvars.ContextVar("record", default=None)
 
 
 @dataclass
@@ -277,13 +283,19 @@ class ApiClient:
 
     @property
     def exchanges(self) -> list[Exchange]:
-        """Exchanges recorded on this thread since the last ``begin()``."""
-        if not hasattr(self.local, "exchanges"):
-            self.local.exchanges = []
-        return self.local.exchanges
+        """The exchanges of the test being run (``RECORD``): every client's, from every thread it
+        fanned out to."""
+        record = RECORD.get()
+        if record is None:
+            record = []
+            RECORD.set(record)
+        return record
 
-    def begin(self) -> None:
-        self.local.exchanges = []
+    def begin(self, record: list[Exchange] | None = None) -> list[Exchange]:
+        """A test starts: its requests go to ``record`` (a new one by default) from here on."""
+        record = [] if record is None else record
+        RECORD.set(record)
+        return record
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -329,10 +341,12 @@ class ApiClient:
         return self.request("POST", path, headers=headers, content=content)
 
     def _send(self, method: str, url: str, headers: dict[str, str | bytes], content: bytes) -> Exchange:
-        if self.consecutive_failures >= self.breaker:
+        with self.count_lock:  # the breaker's counters: every thread of the run reads and writes them
+            failures, last_failure = self.consecutive_failures, self.last_failure
+        if failures >= self.breaker:
             raise TargetError(
-                f"target unreachable or failing: {self.consecutive_failures} requests in a row "
-                f"got no usable response (last: {self.last_failure})"
+                f"target unreachable or failing: {failures} requests in a row "
+                f"got no usable response (last: {last_failure})"
             )
         if time.monotonic() > self.deadline:
             raise TargetError(
@@ -374,11 +388,14 @@ class ApiClient:
                 exchange.elapsed = time.monotonic() - started
                 with self.count_lock:
                     self.waited += exchange.elapsed
+        with self.count_lock:
+            if exchange.error:
+                self.consecutive_failures += 1
+                self.last_failure = exchange.error
+            else:
+                self.consecutive_failures = 0
         if exchange.error:
-            self.consecutive_failures += 1
-            self.last_failure = exchange.error
             raise TargetError(f"{method} {self.redact(url)}: no usable response: {exchange.error}")
-        self.consecutive_failures = 0
         for observe in self.observers:
             observe(exchange)
         return exchange

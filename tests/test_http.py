@@ -166,3 +166,26 @@ def test_a_socket_closed_by_the_suite_is_a_suite_error_not_the_targets():
         client.close()
         mock.stop()
     assert not caused_by_the_suite(httpx.ReadError("[Errno 9] Bad file descriptor"))  # text is the target's
+
+
+def test_a_test_s_record_holds_the_requests_of_every_thread_it_fans_out_to():
+    """Requests sent from the runner's threads (per-group set-ups, bursts) reach the test's record
+    (a context variable carried into them), and the next test starts with an empty one."""
+    from conformance import engines
+
+    mock = MockServer(TOKEN).start()
+    client = ApiClient(mock.url, token=TOKEN)
+    groups = [group.id for group in mock.api.dataset[:6]]
+    try:
+        first = client.begin()
+        client.request("GET", f"/ad_groups/{groups[0]}", headers=client.auth)
+        engines.run_all(lambda g: client.post(f"/ad_groups/{g}/unpause", headers=client.auth), groups, 4)
+        second = client.begin()
+        client.post(f"/ad_groups/{groups[0]}/unpause", headers=client.auth)
+    finally:
+        client.close()
+        mock.stop()
+    assert len(first) == 7
+    assert sorted(e.url.rsplit("/", 2)[-2] for e in first[1:]) == sorted(groups)
+    assert len(second) == 1
+    assert client.exchanges is second

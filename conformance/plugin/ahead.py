@@ -31,6 +31,7 @@ from concurrent.futures import Future
 import pytest
 
 from conformance import engines
+from conformance.http import RECORD
 from conformance.target import Target
 
 THREAD_NAME = "conformance-ahead"  # its engines' threads are named after it (engines.fan_out)
@@ -61,6 +62,7 @@ class Ahead:
         self.items = items
         self.every_ad_group = every_ad_group  # the whole target's, before the split
         self.outcomes: dict[str, Future] = {item.nodeid: Future() for item in items}
+        self.records: dict[str, list] = {}  # each item's requests, sent ahead (its report's)
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -98,6 +100,7 @@ class Ahead:
 
     def _run(self, calls: list) -> None:
         for item, run, body, strategies in calls:
+            RECORD.set(self.records.setdefault(item.nodeid, []))  # the item's report shows them
             outcome = self.outcomes[item.nodeid]
             if self.stop.is_set():
                 outcome.cancel()
@@ -114,7 +117,12 @@ class Ahead:
         ends as that run ended."""
 
         def run(body, **strategies) -> None:
-            self.outcomes[item.nodeid].result()
+            outcome = self.outcomes[item.nodeid].result
+            try:
+                outcome()
+            finally:  # the requests it sent ahead are this test's
+                if (record := RECORD.get()) is not None:
+                    record.extend(self.records.get(item.nodeid, []))
 
         return run
 
