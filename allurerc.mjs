@@ -1,4 +1,4 @@
-// Allure 3 configuration for `./run conformance` (conformance/report.py runs `allure generate`).
+// Allure 3 configuration for `./run conformance` (conformance/report/cli.py runs `allure generate`).
 export default {
   name: "unpause conformance",
   output: "reports/html",

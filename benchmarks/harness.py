@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from conformance.mock.dataset import build_dataset
-from conformance.mutation import suite_command
+from conformance.tools.mutation import suite_command
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "latency-benchmark-token"

@@ -37,7 +37,7 @@ from harness import (
     suite_phase_seconds,
 )
 
-from conformance import openapi
+from conformance.contract import openapi
 from conformance.mock.server import MockServer
 
 VERSION = "2026-06-20"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 
-from conformance import http
+from conformance.client import http
 
 RECORDED: list[list] = []
 

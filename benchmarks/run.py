@@ -45,9 +45,9 @@ from pathlib import Path
 import httpx
 from harness import CHECKS, ROOT, junit_test_seconds, suite_phase_seconds
 
-from conformance import openapi
+from conformance.contract import openapi
 from conformance.mock.dataset import build_dataset
-from conformance.mutation import suite_command
+from conformance.tools.mutation import suite_command
 
 TOKEN = "benchmark-token"
 VERSION = "2026-06-20"

@@ -31,7 +31,7 @@ from conformance.mock.dataset import build_foreign
 from conformance.mock.profiles import CATALOGUE as PROFILES
 from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
-from conformance.mutation import suite_command
+from conformance.tools.mutation import suite_command
 
 
 def command(

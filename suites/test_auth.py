@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import refusals
-from conformance.checks import error_violations, violation
-from conformance.endpoints import unpause_path, version_header
+from conformance.adgroups import refusals
+from conformance.contract.endpoints import unpause_path, version_header
+from conformance.judge.checks import error_violations, violation
 
 
 @pytest.mark.rule("AUTH-401", "ERR-ENVELOPE", "AUTH-CHALLENGE", "AUTH-TRIMMED")

@@ -4,7 +4,7 @@ and unpauses nothing. Each refusal is judged by its answer and by what it did: t
 back (or observed) with the run's own token.
 
 The identities come from --peer-api-token, --read-only-api-token and --foreign-ad-group-id (the
-embedded mock makes its own), each proved before use (conformance.identities); another account's
+embedded mock makes its own), each proved before use (conformance.adgroups.identities); another account's
 groups are sent only requests that change nothing even where wrongly allowed."""
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import time
 
 import pytest
 
-from conformance import schemas, state
-from conformance.census import lenient_body
-from conformance.checks import error_violations, violation
-from conformance.endpoints import pause_path, read_path, unpause_path, version_header
-from conformance.identities import NO_SUCH_GROUP, PEER, READ_ONLY, Identity
+from conformance.adgroups import state
+from conformance.adgroups.census import lenient_body
+from conformance.adgroups.identities import NO_SUCH_GROUP, PEER, READ_ONLY, Identity
+from conformance.contract import schemas
+from conformance.contract.endpoints import pause_path, read_path, unpause_path, version_header
+from conformance.judge.checks import error_violations, violation
 
 
 def proven(identities: dict[str, Identity], name: str) -> Identity:

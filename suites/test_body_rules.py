@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conformance import schemas
-from conformance.checks import success_violations
-from conformance.rules import Violation
+from conformance.contract import schemas
+from conformance.contract.rules import Violation
+from conformance.judge.checks import success_violations
 
 
 def test_body_rule(specimens, every_ad_group, verdicts, tolerance, version, rule_id):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import schemas
-from conformance.checks import disagreements
+from conformance.contract import schemas
+from conformance.judge.checks import disagreements
 
 
 @pytest.mark.rule("XVER-CONSISTENT")

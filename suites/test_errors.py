@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import refusals, state
-from conformance.checks import NOT_JUDGED, error_violations, json_violations, violation
-from conformance.endpoints import unpause_path, version_header
+from conformance.adgroups import refusals, state
+from conformance.contract.endpoints import unpause_path, version_header
+from conformance.judge.checks import NOT_JUDGED, error_violations, json_violations, violation
 
 
 @pytest.mark.rule("ERR-NOT-FOUND", "ERR-ENVELOPE")

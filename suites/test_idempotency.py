@@ -13,12 +13,13 @@ import uuid
 
 import pytest
 
-from conformance import schemas, state
-from conformance.census import lenient_body
-from conformance.checks import error_violations, violation
-from conformance.endpoints import unpause_path, version_header
-from conformance.http import Exchange
-from conformance.identities import PEER
+from conformance.adgroups import state
+from conformance.adgroups.census import lenient_body
+from conformance.adgroups.identities import PEER
+from conformance.client.http import Exchange
+from conformance.contract import schemas
+from conformance.contract.endpoints import unpause_path, version_header
+from conformance.judge.checks import error_violations, violation
 
 
 def replayed(exchange: Exchange) -> bool:

@@ -8,10 +8,12 @@ import json
 
 import pytest
 
-from conformance import integrity, schemas, state
-from conformance.checks import body_of, json_violations, violation
-from conformance.endpoints import read_path, unpause_path, version_header
-from conformance.http import ApiClient, Exchange
+from conformance.adgroups import state
+from conformance.client.http import ApiClient, Exchange
+from conformance.contract import schemas
+from conformance.contract.endpoints import read_path, unpause_path, version_header
+from conformance.judge import integrity
+from conformance.judge.checks import body_of, json_violations, violation
 
 
 @pytest.mark.rule("INT-OTHER-FIELDS")

@@ -19,9 +19,9 @@ from schemathesis.core.failures import AcceptedNegativeData, CustomFailure, Fail
 from schemathesis.openapi.checks import IgnoredAuth, JsonSchemaError
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from conformance import invariants, openapi, rules, schemas
-from conformance.checks import json_violations, violation
-from conformance.endpoints import VERSION_HEADER, unpause_path
+from conformance.contract import invariants, openapi, rules, schemas
+from conformance.contract.endpoints import VERSION_HEADER, unpause_path
+from conformance.judge.checks import json_violations, violation
 
 # schemathesis's checks that judge the cases this test generates (its fuzzing phase); the other
 # two, missing_required_header and unsupported_method, judge only the coverage phase's cases (here a

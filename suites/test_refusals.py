@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import refusals, schemas, state
-from conformance.checks import violation
+from conformance.adgroups import refusals, state
+from conformance.contract import schemas
+from conformance.judge.checks import violation
 
 
 @pytest.mark.rule("BEH-REFUSAL-INERT", "AUTHZ-NEAR-MISS-ID")

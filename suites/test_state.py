@@ -12,10 +12,12 @@ import time
 
 import pytest
 
-from conformance import census, engines, invariants, rules, state
-from conformance.checks import body_of, json_violations, violation
-from conformance.endpoints import unpause_path, version_header
-from conformance.http import Exchange
+from conformance.adgroups import census, state
+from conformance.client.http import Exchange
+from conformance.contract import invariants, rules
+from conformance.contract.endpoints import unpause_path, version_header
+from conformance.judge.checks import body_of, json_violations, violation
+from conformance.runner import engines
 
 
 @pytest.mark.rule("BEH-ID-ECHO")

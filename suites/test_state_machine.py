@@ -21,10 +21,12 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from conformance import engines, invariants, rules, schemas, state
-from conformance.checks import body_of, disagreements, json_violations, violation
-from conformance.endpoints import pause_path, unpause_path, version_header
-from conformance.http import Exchange
+from conformance.adgroups import state
+from conformance.client.http import Exchange
+from conformance.contract import invariants, rules, schemas
+from conformance.contract.endpoints import pause_path, unpause_path, version_header
+from conformance.judge.checks import body_of, disagreements, json_violations, violation
+from conformance.runner import engines
 
 PAUSED, ACTIVE = "paused", "active"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import strategies as st
 
-from conformance import refusals, schemas, state
-from conformance.checks import error_violations, json_violations, violation
-from conformance.endpoints import VERSION_HEADER, unpause_path, version_header
+from conformance.adgroups import refusals, state
+from conformance.contract import schemas
+from conformance.contract.endpoints import VERSION_HEADER, unpause_path, version_header
+from conformance.judge.checks import error_violations, json_violations, violation
 
 
 def shape_violations(unpaused: state.Obtained, expected: schemas.Version, rule_id: str):

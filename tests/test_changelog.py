@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import changelog
-from conformance.schemas import SCHEMAS_DIR
+from conformance.contract import changelog
+from conformance.contract.schemas import SCHEMAS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +84,15 @@ def test_a_synthetic_third_version_is_compared_with_the_one_before(schemas_copy,
     add_third_version(schemas_copy)
     out = tmp_path / "changelog.md"
     completed = subprocess.run(
-        [sys.executable, "-m", "conformance.changelog", "--schemas", str(schemas_copy), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "conformance.contract.changelog",
+            "--schemas",
+            str(schemas_copy),
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -121,7 +129,15 @@ def git(repo: Path, *args: str) -> None:
 
 def guard(schemas_folder: Path, ref: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "conformance.changelog", "--schemas", str(schemas_folder), "--against", ref],
+        [
+            sys.executable,
+            "-m",
+            "conformance.contract.changelog",
+            "--schemas",
+            str(schemas_folder),
+            "--against",
+            ref,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,10 +8,12 @@ import json
 
 import pytest
 
-from conformance import coverage, report, rules, schemas
-from conformance.http import Exchange
+from conformance.client.http import Exchange
+from conformance.contract import rules, schemas
+from conformance.judge import coverage
 from conformance.mock.dataset import build_dataset, render
-from conformance.mutation import run_suite
+from conformance.report import cli as report
+from conformance.tools.mutation import run_suite
 
 LATEST, ORIGINAL = "2026-06-20", "2025-01-01"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import drift
 from conformance.mock.faults import CATALOGUE as FAULTS
 from conformance.mock.profiles import CATALOGUE as PROFILES
 from conformance.mock.server import MockServer
-from conformance.mutation import run_suite
+from conformance.report import drift_page
+from conformance.tools.mutation import run_suite
 
 pytestmark = pytest.mark.subprocess  # every test here starts a process
 
@@ -59,7 +59,7 @@ def test_the_same_mock_twice_shows_no_drift_and_is_left_as_found(tmp_path, compa
     data, completed = compared(tmp_path, server.url)
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert data["drift"]["mirrored"] > 100
-    assert data["drift"]["entries"] == [], drift.lines(data["drift"])
+    assert data["drift"]["entries"] == [], drift_page.lines(data["drift"])
     assert "drift against http://127.0.0.1:" in completed.stdout
     assert ": none in " in completed.stdout
     assert server.api.statuses() == before
@@ -71,7 +71,7 @@ def test_a_fault_on_the_second_target_drifts_exactly_under_its_rules(tmp_path, c
     data, completed = compared(tmp_path, f"{server.url}/__faults/{fault}")
     assert completed.returncode == 0, completed.stdout[-3000:]  # the target itself conforms
     drifting = {entry["rule"] for entry in data["drift"]["entries"]}
-    assert drifting == set(FAULTS[fault].rules), drift.lines(data["drift"])
+    assert drifting == set(FAULTS[fault].rules), drift_page.lines(data["drift"])
     assert "Drift between the target and" in completed.stdout
 
 
@@ -82,7 +82,7 @@ def test_the_conflict_reading_drifts_on_status_and_breaks_no_rule(tmp_path, comp
     assert completed.returncode == 0, completed.stdout[-3000:]
     entries = data["drift"]["entries"]
     assert entries, "the conflict reading answers 409 where the default answers 200"
-    assert {entry["aspect"] for entry in entries} == {"status"}, drift.lines(data["drift"])
+    assert {entry["aspect"] for entry in entries} == {"status"}, drift_page.lines(data["drift"])
     assert ("200", "409") in {(entry["target"], entry["compare"]) for entry in entries}
     assert server.api.statuses() == before
 

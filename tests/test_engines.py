@@ -16,10 +16,12 @@ import hypothesis
 import hypothesis.stateful
 import pytest
 
-from conformance import engines, rules, verdict
-from conformance.checks import RuleFailure
+from conformance.contract import rules
+from conformance.judge.checks import RuleFailure
 from conformance.mock.server import MockServer
-from conformance.mutation import ROOT, suite_command
+from conformance.report import verdict
+from conformance.runner import engines
+from conformance.tools.mutation import ROOT, suite_command
 
 TOKEN = "engines-token-4f3e2d1c"
 
@@ -28,7 +30,7 @@ TOKEN = "engines-token-4f3e2d1c"
 AST_RACE = textwrap.dedent(
     """
     import ast, inspect, json, sys, threading, time
-    from conformance import engines
+    from conformance.runner import engines
     engines.prepare(engines=False)
     source = inspect.getsource(json.decoder) * 2
     errors = []
@@ -188,7 +190,7 @@ def test_a_rejected_input_is_remembered_without_starting_the_cap():
 
 BROKEN_SUITE = textwrap.dedent(
     """
-    from conformance import rules
+    from conformance.contract import rules
 
     def body_violations(*args, **kwargs):
         raise ValueError("a bug in the suite")
@@ -305,7 +307,7 @@ UNWRITABLE_STORAGE = textwrap.dedent(
     blocker = Path(tempfile.mkdtemp()) / "a-file"
     blocker.write_text("")
     set_hypothesis_home_dir(str(blocker / "hypothesis"))  # under a file: nothing can be written
-    from conformance import engines
+    from conformance.runner import engines
     engines.prepare()
     encodable, lossy = charmap.intervals_from_codec("utf-8")
     print(json.dumps([list(encodable.intervals), list(lossy.intervals),

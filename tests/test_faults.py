@@ -13,13 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance import invariants, mutation, rules, schemas
-from conformance.invariants import instant
+from conformance.contract import invariants, rules, schemas
+from conformance.contract.invariants import instant
 from conformance.mock import profiles
 from conformance.mock.app import PEER, READ_ONLY, derived_token
 from conformance.mock.dataset import build_foreign
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
+from conformance.tools import mutation
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 TOKEN = "fault-probe-token"
@@ -56,12 +57,12 @@ def test_the_catalogue_holds_every_fault_the_readme_counts():
 
 def test_every_rule_has_a_check_and_a_fault():
     checked = rules_named_by_suites() | {r for v in schemas.versions() for r in rules.body_rule_ids(v)}
-    from conformance.checks import JUDGED_ON_EVERY_RESPONSE
+    from conformance.judge.checks import JUDGED_ON_EVERY_RESPONSE
 
     checked |= set(JUDGED_ON_EVERY_RESPONSE)
     faulted = {rule for fault in CATALOGUE.values() for rule in fault.rules}
     for rule_id in rules.catalogue():
-        assert rule_id in checked, f"{rule_id} has no check in suites/ or conformance/rules.py"
+        assert rule_id in checked, f"{rule_id} has no check in suites/ or conformance/contract/rules.py"
         assert rule_id in faulted, f"{rule_id} has no fault in the mock's catalogue to prove it can fail"
 
 

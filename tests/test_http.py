@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from conformance.http import ApiClient, SuiteTransportError, caused_by_the_suite
+from conformance.client.http import ApiClient, SuiteTransportError, caused_by_the_suite
 from conformance.mock.server import MockServer
 from tests.hostile import HostileServer
 
@@ -86,8 +86,8 @@ def test_requests_are_counted_by_kind():
 
 
 def test_a_curl_line_names_the_token_by_its_variable_and_redacts_any_other_credential():
-    from conformance.http import Exchange
-    from conformance.redaction import Redactor
+    from conformance.client.http import Exchange
+    from conformance.client.redaction import Redactor
 
     token = "tok-abcdef123456"
     redact = Redactor([token], {token: "CONFORMANCE_API_TOKEN"})
@@ -171,7 +171,7 @@ def test_a_socket_closed_by_the_suite_is_a_suite_error_not_the_targets():
 def test_a_test_s_record_holds_the_requests_of_every_thread_it_fans_out_to():
     """Requests sent from the runner's threads (per-group set-ups, bursts) reach the test's record
     (a context variable carried into them), and the next test starts with an empty one."""
-    from conformance import engines
+    from conformance.runner import engines
 
     mock = MockServer(TOKEN).start()
     client = ApiClient(mock.url, token=TOKEN)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import rules, schemas
+from conformance.contract import rules, schemas
 from conformance.mock.dataset import RawCounts, build_dataset, derive_metrics, render
 from tests.conftest import TOKEN
 

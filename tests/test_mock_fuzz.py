@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import openapi, schemas
+from conformance.contract import openapi, schemas
 
 pytestmark = pytest.mark.subprocess  # every test here starts a process
 

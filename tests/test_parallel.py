@@ -16,8 +16,8 @@ import pytest
 from conformance.mock.dataset import build_dataset
 from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
-from conformance.mutation import run_suite
-from conformance.target import Target, neighbours, to_watch
+from conformance.plugin.target import Target, neighbours, to_watch
+from conformance.tools.mutation import run_suite
 from tests.conftest import TOKEN
 
 # without the census and restore (one request each per ad group), the run sends only the generated cases
@@ -106,7 +106,7 @@ def test_with_loadgroup_only_property_shards_leave_the_examples_worker(tmp_path)
 SENT_BY_TEST = """
 import json, os, threading
 import pytest
-from conformance.http import ApiClient
+from conformance.client.http import ApiClient
 
 sent, lock, current = [], threading.Lock(), {"test": "set-up"}
 original = ApiClient.request
@@ -208,7 +208,7 @@ def test_each_worker_holds_a_share_of_the_rate_limit_and_the_run_s_concurrency_a
         compare_ad_group_ids=[f"c{i}" for i in range(5)],
     )
     mine = target.split_for_workers(2)
-    # the in-flight bound is the run's, shared by the workers (conformance.slots), not split
+    # the in-flight bound is the run's, shared by the workers (conformance.client.slots), not split
     assert (mine.concurrency, mine.rate_limit) == (8, 5)
     assert (mine.ad_group_ids, mine.property_ids) == (["g0", "g2", "g4"], ["g1", "g3"])
     assert mine.compare_ad_group_ids == ["c0", "c2", "c4"]  # still paired with the example tests' groups
@@ -218,7 +218,7 @@ def test_each_worker_holds_a_share_of_the_rate_limit_and_the_run_s_concurrency_a
 SLOT_HOLDER = """
 import json, sys, threading, time
 from pathlib import Path
-from conformance.slots import SharedSlots
+from conformance.client.slots import SharedSlots
 
 slots, spans, lock = SharedSlots(Path(sys.argv[1]), int(sys.argv[2])), [], threading.Lock()
 

@@ -84,7 +84,7 @@ def test_an_unknown_name_is_a_usage_error_listing_the_valid_ones(option, name, c
 
     completed = pytest_run("suites", f"{option}={name}")
     assert completed.returncode == 4
-    from conformance.rules import catalogue
+    from conformance.contract.rules import catalogue
 
     known = {"--mock-fault": CATALOGUE, "--mock-profile": PROFILES, "--rule": catalogue()}[option]
     assert f"Did you mean {close}" in completed.stderr

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conformance import coverage
+from conformance.judge import coverage
 
 pytestmark = pytest.mark.subprocess  # every test here reads a run of the report generator
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conformance import invariants, rules, schemas
+from conformance.contract import invariants, rules, schemas
 
 LATEST = schemas.versions()["2026-06-20"]
 ORIGINAL = schemas.versions()["2025-01-01"]

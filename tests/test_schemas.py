@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import schemas
+from conformance.contract import schemas
 
 CASES_DIR = Path(__file__).parent / "schema_cases"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))

@@ -9,8 +9,9 @@ import textwrap
 
 import pytest
 
-from conformance import rules, waivers
-from conformance.mutation import run_suite
+from conformance.contract import rules
+from conformance.judge import waivers
+from conformance.tools.mutation import run_suite
 
 CTR = "2026-06-20-INV-CTR"  # the one test the runs below select: INV-CTR on 2026-06-20
 TODAY = dt.date(2026, 12, 2)

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from conformance import rules, wfc
+from conformance.contract import rules
+from conformance.report import wfc
 
 
 def schema() -> dict:

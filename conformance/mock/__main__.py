@@ -7,7 +7,7 @@ import secrets
 import signal
 import threading
 
-from conformance import schemas
+from conformance.contract import schemas
 from conformance.mock import profiles
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance import schemas
+from conformance.contract import schemas
 from conformance.mock.dataset import AdGroup, build_dataset, build_foreign, render
 from conformance.mock.faults import CATALOGUE, Fault
 from conformance.mock.profiles import DEFAULT, Profile

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conformance import schemas
+from conformance.contract import schemas
 
 
 @dataclass

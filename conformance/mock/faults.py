@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from conformance import schemas
+from conformance.contract import schemas
 from conformance.mock.dataset import ratio, timestamp
 from conformance.mock.replies import Reply
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from conformance.invariants import COUNT_FIELDS
+from conformance.contract.invariants import COUNT_FIELDS
 
 TIMESTAMP_FIELDS = ("created_at", "updated_at", "starts_at", "ends_at")
 

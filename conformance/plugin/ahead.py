@@ -30,9 +30,9 @@ from concurrent.futures import Future
 
 import pytest
 
-from conformance import engines
-from conformance.http import RECORD
-from conformance.target import Target
+from conformance.client.http import RECORD
+from conformance.plugin.target import Target
+from conformance.runner import engines
 
 THREAD_NAME = "conformance-ahead"  # its engines' threads are named after it (engines.fan_out)
 

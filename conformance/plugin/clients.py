@@ -9,13 +9,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance import census, drift
-from conformance.checks import Verdicts
-from conformance.http import ApiClient
+from conformance.adgroups import census
+from conformance.client.http import ApiClient
+from conformance.client.slots import SharedSlots
+from conformance.judge import drift
+from conformance.judge.checks import Verdicts
 from conformance.plugin.keys import COMPARE_CLIENT, COVERAGE, MIRROR, TARGET, VERDICTS
+from conformance.plugin.target import Target
 from conformance.plugin.xdist import shared_input
-from conformance.slots import SharedSlots
-from conformance.target import Target
 
 
 def make_client(

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import AdvisoryFinding, RuleFailure, verdict_of
-from conformance.http import TargetError, TargetStopped
-from conformance.redaction import Redactor
+from conformance.client.http import TargetError, TargetStopped
+from conformance.client.redaction import Redactor
+from conformance.judge.checks import AdvisoryFinding, RuleFailure, verdict_of
 
 
 def redact_report(

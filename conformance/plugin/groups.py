@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from conformance import census, restore
-from conformance.http import ApiClient
+from conformance.adgroups import census, restore
+from conformance.client.http import ApiClient
 from conformance.plugin.keys import BEFORE, CENSUS_FACTS, TARGET, VERDICTS
 from conformance.plugin.reporting import say
-from conformance.target import neighbours, to_watch
+from conformance.plugin.target import neighbours, to_watch
 
 
 def take_census(

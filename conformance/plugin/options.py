@@ -141,7 +141,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--ratio-tolerance",
         type=float,
-        default=None,  # conformance.invariants.Tolerance's
+        default=None,  # conformance.contract.invariants.Tolerance's
         help="absolute tolerance on ratios (default 0.00005: 4 decimal places)",
     )
     group.addoption(

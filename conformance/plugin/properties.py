@@ -10,13 +10,14 @@ import threading
 import hypothesis
 import pytest
 
-from conformance import census, engines, state
-from conformance.checks import Verdicts
-from conformance.http import ApiClient
+from conformance.adgroups import census, state
+from conformance.client.http import ApiClient
+from conformance.judge.checks import Verdicts
 from conformance.plugin import ahead
 from conformance.plugin.keys import AHEAD, CENSUS_FACTS, SEED, TARGET, VERDICTS
+from conformance.plugin.target import Target
 from conformance.plugin.xdist import worker_count
-from conformance.target import Target
+from conformance.runner import engines
 
 
 @pytest.fixture

@@ -12,13 +12,9 @@ from pathlib import Path
 import allure
 import pytest
 
-from conformance import coverage, drift
-from conformance.checks import (
-    JUDGED_ON_EVERY_RESPONSE,
-    NOT_JUDGED,
-    note_sections,
-)
-from conformance.http import ApiClient
+from conformance.client.http import ApiClient
+from conformance.judge import coverage, drift
+from conformance.judge.checks import JUDGED_ON_EVERY_RESPONSE, NOT_JUDGED
 from conformance.plugin.failures import (
     EXIT_NOT_RESTORED,
     EXIT_SUITE_ERROR,
@@ -46,11 +42,13 @@ from conformance.plugin.keys import (
     WAIVERS,
 )
 from conformance.plugin.summary import HEADLINE, rerun_command, run_context, write_allure_context
+from conformance.plugin.target import shown_url
 from conformance.plugin.titles import allure_title, story_is_the_broken_rule
 from conformance.plugin.waiving import note_waivers, waive
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
-from conformance.target import shown_url
-from conformance.verdict import headline
+from conformance.report import drift_page
+from conformance.report.notes import note_sections
+from conformance.report.verdict import headline
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -324,8 +322,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     run_drift, target = config.stash.get(RUN_DRIFT, None), config.stash.get(TARGET, None)
     if run_drift is not None and target is not None and target.compare_base_url:
         compare = shown_url(target.compare_base_url)
-        terminalreporter.write_line(drift.summary(run_drift, compare))
-        drifted = drift.lines(run_drift)
+        terminalreporter.write_line(drift_page.summary(run_drift, compare))
+        drifted = drift_page.lines(run_drift)
         if drifted:
             terminalreporter.section(
                 f"Drift between the target and {compare} (answers that differ)", yellow=True

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import rules
-from conformance.checks import JUDGED_ON_EVERY_RESPONSE
+from conformance.contract import rules
+from conformance.judge.checks import JUDGED_ON_EVERY_RESPONSE
 from conformance.plugin.failures import rule_ids_of
-from conformance.target import unknown_name
+from conformance.plugin.target import unknown_name
 
 
 def judged_by(item: pytest.Item) -> set[str]:

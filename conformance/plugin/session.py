@@ -13,19 +13,14 @@ from pathlib import Path
 import hypothesis
 import pytest
 
-from conformance import (
-    __version__,
-    census,
-    coverage,
-    dry_run,
-    invariants,
-    rules,
-    state,
-    waivers,
-)
-from conformance.checks import Verdicts
-from conformance.http import ApiClient
-from conformance.identities import PEER, READ_ONLY, Identity, prove
+from conformance import __version__
+from conformance.adgroups import census, dry_run, state
+from conformance.adgroups.identities import PEER, READ_ONLY, Identity, prove
+from conformance.client.http import ApiClient
+from conformance.client.redaction import Redactor
+from conformance.contract import invariants, rules
+from conformance.judge import coverage, waivers
+from conformance.judge.checks import Verdicts
 from conformance.plugin import options
 from conformance.plugin.clients import (
     attach_mirror,
@@ -55,10 +50,9 @@ from conformance.plugin.keys import (
     WAIVERS,
 )
 from conformance.plugin.reporting import say
+from conformance.plugin.target import Target, neighbours, resolve, shown_url, to_watch
 from conformance.plugin.titles import label
 from conformance.plugin.xdist import is_worker, refuse_unsafe_distribution, shared_input, worker_count
-from conformance.redaction import Redactor
-from conformance.target import Target, neighbours, resolve, shown_url, to_watch
 
 TOKEN_VARIABLES = (
     "CONFORMANCE_API_TOKEN",

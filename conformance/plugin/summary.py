@@ -14,7 +14,7 @@ import pytest
 
 from conformance import __version__
 from conformance.plugin.keys import AHEAD, SEED, STARTED_AT, TARGET, VERDICTS
-from conformance.target import shown_url
+from conformance.plugin.target import shown_url
 
 HEADLINE = pytest.StashKey[str]()
 

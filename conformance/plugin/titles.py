@@ -7,7 +7,7 @@ from __future__ import annotations
 import allure
 import pytest
 
-from conformance import rules
+from conformance.contract import rules
 from conformance.plugin.failures import rule_ids_of, version_of
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import waivers
+from conformance.judge import waivers
 from conformance.plugin.failures import raised_by_suite, verdicts_in, version_of
 from conformance.plugin.keys import NOTES, OUTCOMES, STARTED_AT, WAIVERS
 

@@ -17,9 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 
-SCHEMAS_DIR = Path(
-    os.environ.get("CONFORMANCE_SCHEMAS_DIR", Path(__file__).resolve().parent.parent / "schemas")
-)
+SCHEMAS_DIR = Path(os.environ.get("CONFORMANCE_SCHEMAS_DIR", Path(__file__).resolve().parents[2] / "schemas"))
 
 
 def parse_iso8601(value: str) -> datetime:

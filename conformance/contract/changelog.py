@@ -1,11 +1,11 @@
 """The version changelog, computed from the dated schemas, and a guard against breaking edits.
 
-``python -m conformance.changelog [--schemas DIR] [--out FILE]``
+``python -m conformance.contract.changelog [--schemas DIR] [--out FILE]``
     For each pair of consecutive registered versions: fields added, removed, renamed (through the
     registry's ``shared_fields``), and type, nullability, format, enum and required changes.
     Writes reports/version-changelog.md (or FILE) and prints it.
 
-``python -m conformance.changelog --against REF [--schemas DIR]``
+``python -m conformance.contract.changelog --against REF [--schemas DIR]``
     Compares each version's schema at git commit REF with the working tree. A dated version may
     only change additively: a new optional member, or documentation (descriptions, examples). Any
     other change (a field removed or renamed, a type narrowed or widened, a field newly required or
@@ -19,7 +19,6 @@ Exit status: 0 done (no breaking change), 1 breaking changes, 2 usage error (a b
 from __future__ import annotations
 
 import argparse
-import html
 import itertools
 import json
 import subprocess
@@ -29,8 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from conformance import pages
-from conformance.schemas import SCHEMAS_DIR, FieldShape, field_shapes
+from conformance.contract.schemas import SCHEMAS_DIR, FieldShape, field_shapes
 
 
 class SchemasFolder:
@@ -203,7 +201,7 @@ KIND_HEADINGS = {
 }
 
 
-def _grouped(pair: VersionPair) -> list[tuple[str, list[Change]]]:
+def grouped(pair: VersionPair) -> list[tuple[str, list[Change]]]:
     return [
         (KIND_HEADINGS[kind], [c for c in pair.changes if c.kind == kind])
         for kind in KIND_ORDER
@@ -211,7 +209,7 @@ def _grouped(pair: VersionPair) -> list[tuple[str, list[Change]]]:
     ]
 
 
-def _entry(change: Change) -> str:
+def entry(change: Change) -> str:
     if change.kind == "renamed":
         return f"{change.field} → {change.detail.removeprefix('now ')}"
     return f"{change.field}: {change.detail}"
@@ -228,26 +226,9 @@ def markdown(pairs: list[VersionPair]) -> str:
         text += ["", f"### {pair.old} → {pair.new}"]
         if not pair.changes:
             text += ["", "No change to the 200 body's fields."]
-        for heading, changes in _grouped(pair):
-            text += ["", f"**{heading}** ({len(changes)})", ""] + [f"- `{_entry(c)}`" for c in changes]
+        for heading, changes in grouped(pair):
+            text += ["", f"**{heading}** ({len(changes)})", ""] + [f"- `{entry(c)}`" for c in changes]
     return "\n".join(text) + "\n"
-
-
-def html_page(pairs: list[VersionPair]) -> str:
-    sections = []
-    for pair in pairs:
-        body = "".join(
-            f"<h3>{heading} ({len(changes)})</h3><ul>"
-            + "".join(f"<li><code>{html.escape(_entry(c))}</code></li>" for c in changes)
-            + "</ul>"
-            for heading, changes in _grouped(pair)
-        )
-        sections.append(f"<h2>{pair.old} → {pair.new}</h2>{body or '<p>No change to the fields.</p>'}")
-    intro = (
-        "<p>Computed from the dated schemas: fields of the 200 body, nested members as 'object/member' and "
-        "'array[]/member'.</p>"
-    )
-    return pages.page("version-changelog.html", "Version changelog", intro + "".join(sections))
 
 
 def breaking_changes(before: SchemasFolder, after: SchemasFolder) -> list[Change]:
@@ -275,7 +256,7 @@ def breaking_changes(before: SchemasFolder, after: SchemasFolder) -> list[Change
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance.changelog", description=__doc__.split("\n\n")[0]
+        prog="python -m conformance.contract.changelog", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
         "--schemas", type=Path, default=SCHEMAS_DIR, help="the schemas folder (default: schemas/)"
@@ -301,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"changelog: {verdict} to the dated versions since {args.against} (checked: {checked})")
         return 1 if found else 0
     text = markdown(changelog(current))
-    out = args.out or Path(__file__).resolve().parent.parent / "reports" / "version-changelog.md"
+    out = args.out or Path(__file__).resolve().parents[2] / "reports" / "version-changelog.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text, end="")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.census import lenient_body
-from conformance.endpoints import read_path, unpause_path
-from conformance.http import ApiClient, Exchange, TargetError
+from conformance.adgroups.census import lenient_body
+from conformance.client.http import ApiClient, Exchange, TargetError
+from conformance.contract.endpoints import read_path, unpause_path
 
 PEER, READ_ONLY = "peer", "read-only"
 # an id no account has: a request to it changes nothing, and a token the target accepts gets 404

@@ -35,8 +35,8 @@ from pathlib import Path
 
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
-from conformance.checks import RuleFailure
-from conformance.http import TargetError, TargetStopped
+from conformance.client.http import TargetError, TargetStopped
+from conformance.judge.checks import RuleFailure
 
 # packages whose modules schemathesis and hypothesis import inside functions (seen with an audit
 # hook: schemathesis.transport.wsgi/asgi, schemathesis.generation.dictionaries, hypothesis's

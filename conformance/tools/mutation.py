@@ -1,6 +1,6 @@
 """Mutation score of the suites over the mock's fault catalogue.
 
-``python -m conformance.mutation [--jobs N] [--profile NAME] [FAULT …]`` runs ``pytest suites``
+``python -m conformance.tools.mutation [--jobs N] [--profile NAME] [FAULT …]`` runs ``pytest suites``
 once against the clean mock (it must pass) and once per fault (it must fail, or report a SHOULD
 finding, naming every rule the fault is documented to break). Prints the table and writes
 reports/mutation.json (mutation-<profile>.json for another profile); exits 1 below 100%.
@@ -26,11 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from conformance import rules
+from conformance.contract import rules
 from conformance.mock import profiles
 from conformance.mock.faults import CATALOGUE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "reports" / "mutation.json"
 
 
@@ -173,7 +173,7 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.mutation", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m conformance.tools.mutation", description=__doc__)
     parser.add_argument("faults", nargs="*", help="faults to run (default: the whole catalogue)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument(

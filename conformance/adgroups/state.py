@@ -17,10 +17,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from conformance import engines, rules
-from conformance.checks import body_of, error_violations, json_violations, violation
-from conformance.endpoints import VERSION_HEADER, pause_path, unpause_path, version_header
-from conformance.http import ApiClient, Exchange
+from conformance.client.http import ApiClient, Exchange
+from conformance.contract import rules
+from conformance.contract.endpoints import VERSION_HEADER, pause_path, unpause_path, version_header
+from conformance.judge.checks import body_of, error_violations, json_violations, violation
+from conformance.runner import engines
 
 # the statuses that refuse a state change the group's state does not allow (see the docstring)
 REFUSALS = (409, 422)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance import engines
-from conformance.census import NOT_PAUSED, Before, LastSeen, read_fresh, reported_status
-from conformance.endpoints import pause_path, unpause_path
-from conformance.http import ApiClient, SuiteTransportError, TargetError
-from conformance.state import ACTIVE, PAUSED, refused
+from conformance.adgroups.census import NOT_PAUSED, Before, LastSeen, read_fresh, reported_status
+from conformance.adgroups.state import ACTIVE, PAUSED, refused
+from conformance.client.http import ApiClient, SuiteTransportError, TargetError
+from conformance.contract.endpoints import pause_path, unpause_path
+from conformance.runner import engines
 
 
 @dataclass

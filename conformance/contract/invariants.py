@@ -12,7 +12,7 @@ from typing import Any
 
 import pycountry
 
-from conformance import schemas
+from conformance.contract import schemas
 
 
 @dataclass(frozen=True)

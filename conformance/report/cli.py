@@ -20,11 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance import badges, changelog, coverage, drift, pages, rules, verdict, wfc
-from conformance.checks import note_sections
-from conformance.verdict import CELL, matrix
+from conformance.contract import changelog, rules
+from conformance.judge import coverage
+from conformance.report import badges, changelog_page, coverage_page, drift_page, pages, verdict, wfc
+from conformance.report.notes import note_sections
+from conformance.report.verdict import CELL, matrix
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
 RESULTS = REPORTS / "allure-results"
 JUNIT = REPORTS / "junit.xml"
@@ -331,11 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}
     write_matrix(verdicts, cells, notes, run_coverage)
     WFC_REPORT.write_text(json.dumps(wfc.report(verdicts), indent=1), encoding="utf-8")
-    COVERAGE_MD.write_text(coverage.markdown(run_coverage), encoding="utf-8")
+    COVERAGE_MD.write_text(coverage_page.markdown(run_coverage), encoding="utf-8")
     versions_changelog = changelog.changelog(changelog.SchemasFolder(changelog.SCHEMAS_DIR))
     CHANGELOG_MD.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
     run_drift, compare = verdicts.get("drift"), verdicts.get("compare")
-    DRIFT_MD.write_text(drift.markdown(run_drift, compare), encoding="utf-8")
+    DRIFT_MD.write_text(drift_page.markdown(run_drift, compare), encoding="utf-8")
     matrix_markdown = MATRIX_MD.read_text(encoding="utf-8")
     for name, svg in badges.version_badges(verdicts).items():
         BADGES.mkdir(exist_ok=True)
@@ -347,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     if rendered:
         extra_pages = {
             "conformance-matrix.html": matrix_html(verdicts, cells, notes, run_coverage, allure_test_ids()),
-            "response-coverage.html": coverage.html_page(run_coverage),
-            "version-changelog.html": changelog.html_page(versions_changelog),
-            "drift.html": drift.html_page(run_drift, compare),
+            "response-coverage.html": coverage_page.html_page(run_coverage),
+            "version-changelog.html": changelog_page.html_page(versions_changelog),
+            "drift.html": drift_page.html_page(run_drift, compare),
         }
         for name, page in extra_pages.items():
             (HTML / name).write_text(pages.stamped(page, verdicts.get("run")), encoding="utf-8")
@@ -362,7 +364,3 @@ def main(argv: list[str] | None = None) -> int:
     if verdicts.get("run"):
         print(verdicts["run"]["headline"], flush=True)  # the verdict stays the last line
     return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from conformance import rules, schemas
+from conformance.contract import rules, schemas
 
 FIELDS = {"rule", "version", "ad_group", "reason", "expires"}
 

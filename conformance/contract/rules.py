@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from conformance import schemas
-from conformance.invariants import BODY_CHECKS, Tolerance
+from conformance.contract import schemas
+from conformance.contract.invariants import BODY_CHECKS, Tolerance
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import copy
 import json
 from typing import Any
 
-from conformance import schemas
-from conformance.endpoints import VERSION_HEADER
+from conformance.contract import schemas
+from conformance.contract.endpoints import VERSION_HEADER
 
 COMMON_REF = "../common.json#/$defs/"
 

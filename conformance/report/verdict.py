@@ -3,7 +3,7 @@ line that says, in the project's words, what broke (the terminal's last line, ev
 
 from __future__ import annotations
 
-from conformance import rules
+from conformance.contract import rules
 
 CELL = {
     "failed": "failed",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import invariants, rules, schemas
-from conformance.checks import violation
+from conformance.contract import invariants, rules, schemas
+from conformance.judge.checks import violation
 
 
 def assignment(version: str) -> dict[str, Any]:

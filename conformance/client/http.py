@@ -21,9 +21,9 @@ from typing import Any
 import httpcore  # noqa: F401  httpx imports it on its first client (~25 ms): at start-up, not in a test
 import httpx
 
-from conformance.redaction import Redactor, shell_header, shown_header
-from conformance.slots import SharedSlots
-from conformance.strict_json import duplicate_names, loads
+from conformance.client.redaction import Redactor, shell_header, shown_header
+from conformance.client.slots import SharedSlots
+from conformance.client.strict_json import duplicate_names, loads
 
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After ends the retries instead of stalling the run
 # "not now" answers, sent again after their Retry-After (RFC 9110 §10.2.3): a rate limit (429), and

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conformance import invariants, schemas
+from conformance.contract import invariants, schemas
 
 
 def _csv(value: str | None) -> list[str]:
@@ -102,7 +102,7 @@ class Target:
     def split_for_workers(self, workers: int, unmovable: set[str] = frozenset()) -> Target:
         """This target as one of ``workers`` xdist workers sees it when all of them share it.
         --concurrency and --rate-limit are what the target takes from the whole run: the workers
-        share the run's --concurrency as slots (conformance.slots: a worker may use all of them
+        share the run's --concurrency as slots (conformance.client.slots: a worker may use all of them
         while the others are idle, the target never sees more), and each holds 1/N of the rate
         limit. The ad groups are split in two, alternately (a list sorted by kind
         gives each half some of each): the property-based tests, which run on every worker at

@@ -16,11 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from conformance import engines, schemas
-from conformance.census import Observation, Observer
-from conformance.endpoints import unpause_path, version_header
-from conformance.http import ApiClient, Exchange
-from conformance.state import Obtained, pause_first, refused
+from conformance.adgroups.census import Observation, Observer
+from conformance.adgroups.state import Obtained, pause_first, refused
+from conformance.client.http import ApiClient, Exchange
+from conformance.contract import schemas
+from conformance.contract.endpoints import unpause_path, version_header
+from conformance.runner import engines
 
 
 @dataclass(frozen=True)

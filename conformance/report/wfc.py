@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from importlib import metadata, resources
 from typing import Any
 
-from conformance import __version__, rules
+from conformance import __version__
+from conformance.contract import rules
 
 OPERATION = "POST:/ad_groups/{id}/unpause"
 TOOL_RANGE = 900  # WFC's codes 900-999: faults a tool defines itself

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import os
 
-from conformance import verdict
+from conformance.report import verdict
 
 COLOURS = {
     "passed": "#2e7d32",

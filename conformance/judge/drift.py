@@ -22,18 +22,17 @@ compare's answer), with the first request as an example: a long run does not gro
 
 from __future__ import annotations
 
-import html
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from conformance import checks, coverage, pages, rules, schemas
-from conformance.endpoints import segment
-from conformance.http import ApiClient, Exchange, TargetError
+from conformance.client.http import ApiClient, Exchange, TargetError
+from conformance.contract import rules, schemas
+from conformance.contract.endpoints import segment
+from conformance.judge import checks, coverage
 
-TITLE = "Drift between two targets"
 MAX_ENTRIES = 500  # distinct differences kept; past it only the counts of those kept grow
 
 
@@ -90,12 +89,6 @@ class Difference:
     compare: str
     count: int
     example: str  # method and path template of the first request that showed it
-
-    def line(self) -> str:
-        return (
-            f"{self.rule} [{self.version}] {self.aspect}: target {self.target}, compare {self.compare} "
-            f"({self.count} request{'s' if self.count != 1 else ''}, e.g. {self.example})"
-        )
 
 
 def differences(main: Exchange, other: Exchange | None, about: str) -> list[tuple[str, str, str, str]]:
@@ -222,72 +215,3 @@ def merge(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
                 entries[key] = dict(entry)
     ordered = sorted(entries.values(), key=lambda e: (e["rule"], e["version"], e["aspect"]))
     return {"mirrored": mirrored, "stopped": stopped, "entries": ordered}
-
-
-def lines(drift: dict[str, Any]) -> list[str]:
-    found = [Difference(**entry).line() for entry in drift.get("entries", [])]
-    if drift.get("stopped"):
-        found.append(f"the compare target stopped answering: {drift['stopped']}")
-    return found
-
-
-def summary(drift: dict[str, Any], compare_url: str) -> str:
-    rules_drifting = sorted({e["rule"] for e in drift.get("entries", [])})
-    if not drift.get("mirrored"):
-        return f"drift against {compare_url}: no request was mirrored"
-    if not rules_drifting:
-        return f"drift against {compare_url}: none in {drift.get('mirrored', 0)} mirrored requests"
-    return (
-        f"drift against {compare_url}: {len(drift['entries'])} difference(s) in {drift.get('mirrored', 0)} "
-        f"mirrored requests, under {', '.join(rules_drifting)}"
-    )
-
-
-def markdown(drift: dict[str, Any] | None, compare_url: str | None) -> str:
-    text = ["## Drift between two targets", ""]
-    if not drift or compare_url is None:
-        return "\n".join([*text, "No second target was given (`--compare-base-url`)."]) + "\n"
-    text += [summary(drift, compare_url) + ".", ""]
-    if drift["entries"]:
-        text += [
-            "| rule | version | aspect | target | compare | requests | e.g. |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        text += [
-            f"| {e['rule']} | {e['version']} | {e['aspect']} | {e['target']} | {e['compare']} | {e['count']} "
-            f"| `{e['example']}` |"
-            for e in drift["entries"]
-        ]
-    if drift.get("stopped"):
-        text += ["", f"The compare target stopped answering: {drift['stopped']}"]
-    return "\n".join(text) + "\n"
-
-
-def html_page(drift: dict[str, Any] | None, compare_url: str | None) -> str:
-    if not drift or compare_url is None:
-        return pages.page(
-            "drift.html", TITLE, "<p>No second target was given (<code>--compare-base-url</code>).</p>"
-        )
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{html.escape(str(e[k]))}</td>"
-            for k in ("rule", "version", "aspect", "target", "compare", "count", "example")
-        )
-        + "</tr>"
-        for e in drift["entries"]
-    )
-    table = (
-        "<table><tr><th>rule</th><th>version</th><th>aspect</th><th>target</th><th>compare</th><th>requests</th>"
-        f"<th>e.g.</th></tr>{rows}</table>"
-        if rows
-        else ""
-    )
-    stopped = (
-        f"<p>The compare target stopped answering: {html.escape(drift['stopped'])}</p>"
-        if drift.get("stopped")
-        else ""
-    )
-    return pages.page(
-        "drift.html", TITLE, f"<p>{html.escape(summary(drift, compare_url))}.</p>{table}{stopped}"
-    )

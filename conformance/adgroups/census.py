@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from conformance import engines, invariants
-from conformance.checks import body_of
-from conformance.endpoints import pause_path, read_path, unpause_path
-from conformance.http import ApiClient, Exchange, SuiteTransportError, TargetError
-from conformance.state import ACTIVE, PAUSED, Obtained, refused
+from conformance.adgroups.state import ACTIVE, PAUSED, Obtained, refused
+from conformance.client.http import ApiClient, Exchange, SuiteTransportError, TargetError
+from conformance.contract import invariants
+from conformance.contract.endpoints import pause_path, read_path, unpause_path
+from conformance.judge.checks import body_of
+from conformance.runner import engines
 
 NOT_PAUSED, ABSENT = "not paused", "absent"
 # what the census can say of a group that an unpause or a pause may change (None: unknown)
