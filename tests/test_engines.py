@@ -230,7 +230,7 @@ def test_an_error_of_the_suite_is_labelled_and_exits_3_not_as_a_verdict(tmp_path
     )
     verdicts = json.loads(verdicts_path.read_text())
     (outcome,) = [o for o in verdicts["outcomes"] if o["when"] == "call"]
-    assert outcome["outcome"] == "suite-error"
+    assert outcome["outcome"] == "suite error"
     assert outcome["rules"] == []
     assert verdicts["exitstatus"] == 3
     assert verdict.matrix(verdicts)["INV-CTR"]["2026-06-20"] == "suite error"

@@ -9,6 +9,7 @@ import pytest
 from conformance.client.http import TargetError, TargetStopped
 from conformance.client.redaction import Redactor
 from conformance.judge.checks import AdvisoryFinding, RuleFailure, verdict_of
+from conformance.report.verdict import State
 
 
 def redact_report(
@@ -75,7 +76,7 @@ def leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-SUITE_ERROR = "suite-error"  # a test's outcome when the suite itself raised: no verdict on the target
+SUITE_ERROR = State.SUITE_ERROR  # a test's outcome when the suite itself raised: no verdict on the target
 # exit statuses of a run that is no verdict (pytest's own: 0 passed, 1 failed, 2 interrupted,
 # 3 internal error, 4 usage error, 5 no tests)
 EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a rule or the target

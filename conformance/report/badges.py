@@ -8,15 +8,6 @@ import os
 
 from conformance.report import verdict
 
-COLOURS = {
-    "passed": "#2e7d32",
-    "failed": "#c62828",
-    "waived": "#1565c0",
-    "advisory": "#f9a825",
-    "suite error": "#6a1b9a",
-    "not exercised": "#757575",
-}
-
 
 def badge(label: str, message: str, colour: str) -> str:
     """A flat two-part badge; widths from the text (about 6.5 px a character at 11 px)."""
@@ -40,7 +31,9 @@ def version_badges(verdicts: dict) -> dict[str, str]:
     found = {}
     for version in versions:
         state = verdict.version_state(cells, version)
-        found[f"conformance-{version}.svg"] = badge(f"conformance {version}", state, COLOURS[state])
+        found[f"conformance-{version}.svg"] = badge(
+            f"conformance {version}", state, verdict.COLOURS[state][1]
+        )
     return found
 
 
@@ -48,7 +41,7 @@ def step_summary(verdicts: dict, matrix_markdown: str) -> str:
     """The job summary: the verdict, what the run was, the strip per version, the matrix, a link."""
     run = verdicts.get("run", {})
     cells = verdict.matrix(verdicts)
-    states = verdict.STATES
+    states = list(verdict.State)
     rows = ["| version | " + " | ".join(states) + " |", "|---|" + "---|" * len(states)]
     for version, counts in verdict.strip(cells).items():
         rows.append(f"| {version} | " + " | ".join(str(counts[s]) for s in states) + " |")

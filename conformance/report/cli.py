@@ -19,12 +19,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from conformance.contract import changelog, rules
 from conformance.judge import coverage
 from conformance.report import badges, changelog_page, coverage_page, drift_page, pages, verdict, wfc
 from conformance.report.notes import note_sections
-from conformance.report.verdict import CELL, matrix
+from conformance.report.verdict import COLOURS, State, matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
@@ -98,28 +99,35 @@ QUIET_OPTIONS = (
 )
 
 
+class Mark(NamedTuple):
+    """A rule's cell for one version: its state (None where the rule does not apply) and its text."""
+
+    state: State | None
+    text: str
+
+
 def marks(
-    cells: dict[str, dict[str, str | None]], run_coverage: dict | None = None
-) -> tuple[list[str], dict[str, list[str]]]:
+    cells: dict[str, dict[str, State]], run_coverage: dict | None = None
+) -> tuple[list[str], dict[str, list[Mark]]]:
     """The versions (columns), and each rule's mark per version ('n/a' where it does not apply);
     a verdict on a rule whose documented branches the run's bodies only partly hit says so."""
     catalogue = rules.catalogue()
     versions = sorted({v for row in cells.values() for v in row})
     branches = {e.version: e.rule_marks() for e in coverage.report(run_coverage or {}, versions)}
 
-    def mark(rule_id: str, version: str) -> str:
+    def mark(rule_id: str, version: str) -> Mark:
         if version not in catalogue[rule_id].versions:
-            return "n/a"
+            return Mark(None, "n/a")
         state = cells[rule_id][version]
         done, total = branches.get(version, {}).get(rule_id, (0, 0))
-        if run_coverage and state is not None and done < total:
-            return f"{CELL[state]} (partly: {done}/{total} branches)"
-        return CELL[state]
+        if run_coverage and state is not State.NOT_EXERCISED and done < total:
+            return Mark(state, f"{state} (partly: {done}/{total} branches)")
+        return Mark(state, str(state))
 
     return versions, {rule_id: [mark(rule_id, v) for v in versions] for rule_id in cells}
 
 
-def by_area(rows: dict[str, list[str]]) -> dict[str, list[str]]:
+def by_area(rows: dict[str, list[Mark]]) -> dict[str, list[Mark]]:
     """The rows grouped by the rules' areas (versioning, schema, …, authorization, integrity,
     idempotency, exposure), each area where the catalogue first names it."""
     catalogue = rules.catalogue()
@@ -154,7 +162,9 @@ def write_matrix(
     ]
     for rule_id, row_marks in by_area(rows).items():
         rule = catalogue[rule_id]
-        lines.append(f"| {rule.area} | {rule_id} | {rule.level} | " + " | ".join(row_marks) + " |")
+        lines.append(
+            f"| {rule.area} | {rule_id} | {rule.level} | " + " | ".join(m.text for m in row_marks) + " |"
+        )
     text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
     if run_coverage:
         text += f"\n'partly': the run's 200 bodies hit only some of the rule's documented branches ({COVERAGE_MD.name}).\n"
@@ -189,26 +199,17 @@ def matrix_html(
     catalogue = rules.catalogue()
     versions, marked = marks(cells, run_coverage)
     why = verdict.reasons(verdicts)
-    colour = {
-        "passed": "#c8e6c9",
-        "failed": "#ffcdd2",
-        "advisory": "#fff3c4",
-        "waived": "#bbdefb",
-        "not exercised": "#eeeeee",
-        "suite error": "#d1c4e9",
-        "n/a": "#fff",
-    }
 
-    def cell(rule_id: str, version: str, mark: str) -> str:
-        state = mark.split(" (")[0]
-        text = html.escape(mark)
+    def cell(rule_id: str, version: str, mark: Mark) -> str:
+        text = html.escape(mark.text)
         reason = why.get((rule_id, version))
-        if reason is not None and state in ("failed", "advisory", "waived"):
+        if reason is not None and mark.state in (State.FAILED, State.ADVISORY, State.WAIVED):
             test_id = (test_ids or {}).get(reason["title"])
             if test_id:
                 text = f"<a href='index.html#/{test_id}'>{text}</a>"
             text += f"<br><small>{html.escape(reason['first'])}</small>"
-        return f'<td style="background:{colour[state]}">{text}</td>'
+        background = COLOURS[mark.state][0] if mark.state is not None else "#fff"
+        return f'<td style="background:{background}">{text}</td>'
 
     rows, area = [], None
     for rule_id, row_marks in by_area(marked).items():
@@ -222,12 +223,11 @@ def matrix_html(
             f"<td>{html.escape(rule.text + traced(rule))}</td></tr>"
         )
     strip = verdict.strip(cells)
-    states = verdict.STATES
     strip_rows = "".join(
         f"<tr><th>{version}</th>"
         + "".join(
-            f"<td style='background:{colour[state] if counts[state] else '#fff'}'>{counts[state]} {state}</td>"
-            for state in states
+            f"<td style='background:{COLOURS[state][0] if counts[state] else '#fff'}'>{counts[state]} {state}</td>"
+            for state in State
         )
         + "</tr>"
         for version, counts in strip.items()

@@ -3,62 +3,82 @@ line that says, in the project's words, what broke (the terminal's last line, ev
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from conformance.contract import rules
 
-CELL = {
-    "failed": "failed",
-    "waived": "waived",
-    "advisory": "advisory",
-    "passed": "passed",
-    "suite error": "suite error",
-    None: "not exercised",
+
+class State(StrEnum):
+    """Every state a rule's cell and a version's badge can be in, and a test's outcome in
+    verdicts.json where it is the suite's own word (waived, suite error); in the pages' order."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WAIVED = "waived"
+    ADVISORY = "advisory"
+    NOT_EXERCISED = "not exercised"
+    SUITE_ERROR = "suite error"
+
+
+# state -> (a matrix cell's background, a badge's colour)
+COLOURS = {
+    State.PASSED: ("#c8e6c9", "#2e7d32"),
+    State.FAILED: ("#ffcdd2", "#c62828"),
+    State.WAIVED: ("#bbdefb", "#1565c0"),
+    State.ADVISORY: ("#fff3c4", "#f9a825"),
+    State.NOT_EXERCISED: ("#eeeeee", "#757575"),
+    State.SUITE_ERROR: ("#d1c4e9", "#6a1b9a"),
+}
+# a suite error judged nothing: it shows only where no test gave the rule a verdict;
+# a waived failure is still a MUST rule broken: above an advisory, below a failure not waived
+RANK = {
+    State.NOT_EXERCISED: 0,
+    State.SUITE_ERROR: 0.5,
+    State.PASSED: 1,
+    State.ADVISORY: 2,
+    State.WAIVED: 2.5,
+    State.FAILED: 3,
 }
 
 
-STATES = ("passed", "failed", "waived", "advisory", "not exercised", "suite error")  # as pages list them
-
-
-def matrix(verdicts: dict) -> dict[str, dict[str, str | None]]:
-    """rule -> version -> passed | failed | waived | advisory | suite error | None (not exercised)."""
+def matrix(verdicts: dict) -> dict[str, dict[str, State]]:
+    """rule -> version -> its state."""
     catalogue = rules.catalogue()
     versions = sorted({v for rule in catalogue.values() for v in rule.versions})
-    cells: dict[str, dict[str, str | None]] = {rule_id: dict.fromkeys(versions) for rule_id in catalogue}
-    # a suite error judged nothing: it shows only where no test gave the rule a verdict
-    # a waived failure is still a MUST rule broken: above an advisory, below a failure not waived
-    rank = {None: 0, "suite error": 0.5, "passed": 1, "advisory": 2, "waived": 2.5, "failed": 3}
+    cells = {rule_id: dict.fromkeys(versions, State.NOT_EXERCISED) for rule_id in catalogue}
     for outcome in verdicts.get("outcomes", []):
         if outcome["when"] != "call" or outcome["outcome"] == "skipped":
             continue
-        if outcome["outcome"] == "suite-error":
+        if outcome["outcome"] == State.SUITE_ERROR:
             for rule_id in outcome["declared"]:
                 for version in [outcome["version"]] if outcome["version"] in versions else versions:
                     if version in catalogue[rule_id].versions:
                         cells[rule_id][version] = max(
-                            cells[rule_id][version], "suite error", key=lambda s: rank[s]
+                            cells[rule_id][version], State.SUITE_ERROR, key=RANK.get
                         )
             continue
         broken = set(outcome["rules"])
-        bad = {"xfailed": "advisory", "waived": "waived"}.get(outcome["outcome"], "failed")
+        bad = {"xfailed": State.ADVISORY, "waived": State.WAIVED}.get(outcome["outcome"], State.FAILED)
         applies = [outcome["version"]] if outcome["version"] in versions else versions
         for rule_id in set(outcome["declared"]) | broken:
             # the rules a failure names are broken; a failing test that names none broke its own rule
             failing = rule_id in broken or (outcome["outcome"] != "passed" and not broken)
-            state = bad if failing else "passed"
+            state = bad if failing else State.PASSED
             for version in applies:
                 if version in catalogue[rule_id].versions:
-                    cells[rule_id][version] = max(cells[rule_id][version], state, key=lambda s: rank[s])
+                    cells[rule_id][version] = max(cells[rule_id][version], state, key=RANK.get)
     return cells
 
 
-def strip(cells: dict[str, dict[str, str | None]]) -> dict[str, dict[str, int]]:
+def strip(cells: dict[str, dict[str, State]]) -> dict[str, dict[State, int]]:
     """Per version: how many rules passed, failed, were waived or advisory, suite errors, not exercised."""
     catalogue = rules.catalogue()
     versions = sorted({v for row in cells.values() for v in row})
-    counts = {v: dict.fromkeys(STATES, 0) for v in versions}
+    counts = {v: dict.fromkeys(State, 0) for v in versions}
     for rule_id, row in cells.items():
         for version, state in row.items():
             if version in catalogue[rule_id].versions:
-                counts[version][CELL[state]] += 1
+                counts[version][state] += 1
     return counts
 
 
@@ -74,17 +94,17 @@ def headline(verdicts: dict) -> str:
     cells = matrix(verdicts)
     catalogue = rules.catalogue()
 
-    def where(state: str) -> list[tuple[str, list[str]]]:
+    def where(state: State) -> list[tuple[str, list[str]]]:
         found = [(rule_id, [v for v, s in row.items() if s == state]) for rule_id, row in cells.items()]
         return [
             (f"{catalogue[rule_id].level} {rule_id}", versions) for rule_id, versions in found if versions
         ]
 
-    failed, waived, advisory = where("failed"), where("waived"), where("advisory")
+    failed, waived, advisory = where(State.FAILED), where(State.WAIVED), where(State.ADVISORY)
     expired = [note["text"] for note in verdicts.get("notes", []) if note["kind"] == "waiver-expired"]
     unused = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "waiver-unused")
     calls = [o for o in verdicts.get("outcomes", []) if o["when"] == "call"]
-    errors = sum(1 for o in verdicts.get("outcomes", []) if o["outcome"] == "suite-error")
+    errors = sum(1 for o in verdicts.get("outcomes", []) if o["outcome"] == State.SUITE_ERROR)
     unrestored = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "restore-failed")
     advisories = f"; {len(advisory)} advisory ({_listed(advisory, 2)})" if advisory else ""
     parts = []
@@ -128,10 +148,10 @@ def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
     return found
 
 
-def version_state(cells: dict[str, dict[str, str | None]], version: str) -> str:
+def version_state(cells: dict[str, dict[str, State]], version: str) -> State:
     """One word for a version, as its badge says it: the worst state of its rules."""
     states = {row[version] for row in cells.values() if version in row}
-    for state in ("failed", "suite error", "waived", "advisory"):
+    for state in (State.FAILED, State.SUITE_ERROR, State.WAIVED, State.ADVISORY, State.PASSED):
         if state in states:
             return state
-    return "passed" if "passed" in states else "not exercised"
+    return State.NOT_EXERCISED
