@@ -21,6 +21,7 @@ from conformance.mock.dataset import build_foreign
 from conformance.mock.faults import CATALOGUE
 from conformance.mock.server import MockServer
 from conformance.tools import mutation
+from conformance.tools.forkserver import ForkServers
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 TOKEN = "fault-probe-token"
@@ -232,7 +233,7 @@ def test_suites_catch_every_fault(shard, profile):
     that is nothing but that reading (a second unpause answering 409) does not apply."""
     faults = sorted(CATALOGUE)[shard::SHARDS]
     # each fault's run narrowed to the tests that judge its rules, whole where they miss it
-    verdicts = mutation.evaluate(faults, profile=profile, by_rule=True)
+    verdicts = mutation.evaluate(faults, profile=profile, by_rule=True, forked=True)
     missed = [
         (v.fault, v.expected, v.caught, v.exit_code) for v in verdicts if v.applicable and not v.detected
     ]
@@ -246,7 +247,7 @@ def test_suites_catch_every_fault(shard, profile):
 @pytest.mark.subprocess
 @pytest.mark.mutation
 def test_only_the_conflict_reading_itself_is_not_applicable_under_conflict():
-    (verdict,) = mutation.evaluate(["second-unpause-409"], profile="conflict", by_rule=True)
+    (verdict,) = mutation.evaluate(["second-unpause-409"], profile="conflict", by_rule=True, forked=True)
     assert not verdict.applicable
     assert [f for f in CATALOGUE if set(CATALOGUE[f].rules) <= {"BEH-IDEMPOTENT"}] == ["second-unpause-409"]
 
@@ -274,3 +275,16 @@ def test_a_rule_excused_by_its_profile_counts_only_where_no_test_judged_it():
     (rejected,) = mutation.evaluate(["rejected-activated"], profile="strict-requests")
     assert rejected.unjudgeable == []  # strict-requests has a read endpoint: BEH-REJECTED-STAYS is judged
     assert rejected.detected, rejected
+
+
+@pytest.mark.subprocess
+@pytest.mark.mutation
+def test_a_forked_run_reaches_the_verdict_a_fresh_one_does():
+    """The fork server's runs (the mutation self-test's) judge as a fresh interpreter does: the
+    same exit status and rules, on a fault and on the clean mock, one server for both."""
+    with ForkServers(mutation.ROOT) as servers:
+        forked = mutation.run_suites("ctr-as-percent", [], servers=servers)
+        clean = mutation.run_suites(None, [], servers=servers)
+    fresh = mutation.run_suites("ctr-as-percent", [])
+    assert (forked.exit_code, forked.caught) == (fresh.exit_code, fresh.caught) == (1, ["INV-CTR"])
+    assert clean.detected, clean

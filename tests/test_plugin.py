@@ -3,6 +3,7 @@ only on a run of the suites, so a run of the self-tests builds no target and sta
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,25 @@ def test_rule_keeps_only_the_tests_that_judge_it_and_still_catches_its_fault():
     completed = pytest_run("suites", "--rule=INT-OTHER-GROUPS", "--mock-fault=unpause-activates-campaign")
     assert completed.returncode == 1, completed.stdout[-2000:]
     assert "FAILED: MUST INT-OTHER-GROUPS" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("rule", "fault", "status", "verdict"),
+    [
+        ("ERR-JSON", "success-as-html", 1, "FAILED: MUST ERR-JSON"),
+        ("EXP-NO-PUBLIC-CACHE", "public-cache", 0, "1 advisory (SHOULD EXP-NO-PUBLIC-CACHE"),
+    ],
+)
+def test_stop_when_broken_ends_early_with_the_verdict_s_exit_status(rule, fault, status, verdict):
+    """Stopped once the rule is broken: fewer tests than --rule selects, the verdict line, and the
+    verdict's exit status (pytest's own for an interrupted run is 2)."""
+    whole = pytest_run("suites", f"--rule={rule}", f"--mock-fault={fault}")
+    stopped = pytest_run("suites", f"--rule={rule}", "--stop-when-broken", f"--mock-fault={fault}")
+    assert stopped.returncode == whole.returncode == status, stopped.stdout[-2000:]
+    assert "--stop-when-broken: " + rule + " broken" in stopped.stdout
+    assert verdict in stopped.stdout.splitlines()[-1]
+    ran = [int(n) for n in re.findall(r"(\d+) (?:passed|failed|xfailed)", stopped.stdout.splitlines()[-2])]
+    ran_whole = [
+        int(n) for n in re.findall(r"(\d+) (?:passed|failed|xfailed)", whole.stdout.splitlines()[-2])
+    ]
+    assert sum(ran) < sum(ran_whole)

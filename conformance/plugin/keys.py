@@ -27,5 +27,6 @@ RUN_REQUESTS = pytest.StashKey[dict]()  # the whole run's requests by kind, summ
 PAUSE_FILE = pytest.StashKey[Path]()  # through which xdist workers share a Retry-After
 OUTCOMES = pytest.StashKey[list]()
 FINDINGS = pytest.StashKey[list]()
+STOPPED_WHEN_BROKEN = pytest.StashKey[bool]()  # --stop-when-broken ended the run early
 NOTES = pytest.StashKey[list]()  # census, not exercised, restored: {"kind", "group", "text"}
 WAIVERS = pytest.StashKey[list]()  # waivers.Waiver, from --waivers (every process reads the file)

@@ -183,6 +183,11 @@ def add_options(parser: pytest.Parser) -> None:
         help="run only the tests that judge this rule (repeatable; ids in schemas/rules.yaml)",
     )
     group.addoption(
+        "--stop-when-broken",
+        action="store_true",
+        help="with --rule: stop once every rule given has been broken (failed, or a SHOULD finding)",
+    )
+    group.addoption(
         "--mock-fault",
         default=None,
         help="run against the embedded mock with this fault switched on (see conformance.mock.faults)",

@@ -37,6 +37,7 @@ from conformance.plugin.keys import (
     RUN_DRIFT,
     RUN_REQUESTS,
     STARTED,
+    STOPPED_WHEN_BROKEN,
     TARGET,
     VERDICTS,
     WAIVERS,
@@ -201,6 +202,9 @@ def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
     found (EXIT_NOT_RESTORED) or the suite itself raised (EXIT_SUITE_ERROR); a dry run sent nothing."""
     config = session.config
     target = config.stash.get(TARGET, None)
+    if exitstatus == pytest.ExitCode.INTERRUPTED and config.stash.get(STOPPED_WHEN_BROKEN, False):
+        # stopped on purpose once the rules asked for were broken: ends as the verdicts say
+        exitstatus = pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK
     if target is not None and target.dry_run and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         exitstatus = pytest.ExitCode.OK
     elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

@@ -16,6 +16,7 @@ the rest. A rule a test did judge must be caught, declared or not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -29,6 +30,7 @@ from pathlib import Path
 from conformance.contract import rules
 from conformance.mock import profiles
 from conformance.mock.faults import CATALOGUE
+from conformance.tools.forkserver import ForkServers
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "reports" / "mutation.json"
@@ -107,13 +109,20 @@ def run_suite(
 
 
 def run_suites(
-    fault: str | None, extra: list[str], profile: str = "default", by_rule: bool = False
+    fault: str | None,
+    extra: list[str],
+    profile: str = "default",
+    by_rule: bool = False,
+    servers: ForkServers | None = None,
 ) -> Verdict:
     """One suite run against ``fault`` (None: the clean mock). ``by_rule``: only the tests that judge
-    the fault's rules (``--rule``), and the whole suite again where they miss it, so the verdict is
-    the whole suite's, in a fraction of the time."""
+    the fault's rules (``--rule``), stopped once each is broken (``--stop-when-broken``), and the
+    whole suite again where they miss it, so the verdict is the whole suite's, in a fraction of the
+    time. ``servers``: the run forked from a process that
+    imported everything once (conformance.tools.forkserver), not a fresh interpreter."""
     if by_rule and fault:
-        narrowed = run_suites(fault, [*extra, *(f"--rule={r}" for r in CATALOGUE[fault].rules)], profile)
+        rule_args = [*(f"--rule={r}" for r in CATALOGUE[fault].rules), "--stop-when-broken"]
+        narrowed = run_suites(fault, [*extra, *rule_args], profile, servers=servers)
         if not narrowed.applicable or narrowed.detected:
             return narrowed
     with tempfile.TemporaryDirectory() as scratch:
@@ -121,7 +130,8 @@ def run_suites(
         fault_args = [f"--mock-fault={fault}"] if fault else []
         fault_args += [f"--mock-profile={profile}"] if profile != "default" else []
         started = time.monotonic()
-        completed = run_suite(f"--verdicts-json={verdicts_path}", *extra, *fault_args)
+        args = [f"--verdicts-json={verdicts_path}", *extra, *fault_args]
+        completed = servers.run(suite_command(*args)[3:]) if servers is not None else run_suite(*args)
         seconds = time.monotonic() - started
         if not verdicts_path.exists():
             raise RuntimeError(
@@ -165,10 +175,16 @@ def evaluate(
     extra: list[str] | None = None,
     profile: str = "default",
     by_rule: bool = False,
+    forked: bool = False,
 ) -> list[Verdict]:
     """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time."""
-    with ThreadPoolExecutor(jobs) as pool:
-        verdicts = list(pool.map(lambda fault: run_suites(fault, extra or [], profile, by_rule), faults))
+    with (
+        ThreadPoolExecutor(jobs) as pool,
+        ForkServers(ROOT) if forked else contextlib.nullcontext() as servers,
+    ):
+        verdicts = list(
+            pool.map(lambda fault: run_suites(fault, extra or [], profile, by_rule, servers), faults)
+        )
     return verdicts
 
 
@@ -182,8 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--by-rule",
         action="store_true",
-        help="run each fault with only the tests that judge its rules (--rule), whole where they miss it: "
+        help="run each fault with only the tests that judge its rules (--rule), stopped once they are broken, "
+        "whole where they miss it: "
         "the same score, its requests and times those of the narrowed runs",
+    )
+    parser.add_argument(
+        "--fork",
+        action="store_true",
+        help="fork each run from a process that imported pytest and the suite once (POSIX; --assert=plain)",
     )
     args, extra = parser.parse_known_args(argv)
     faults = args.faults or list(CATALOGUE)
@@ -192,7 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
     started = time.monotonic()
     verdicts = evaluate(
-        [None, *faults], jobs=args.jobs, extra=extra, profile=args.profile, by_rule=args.by_rule
+        [None, *faults],
+        jobs=args.jobs,
+        extra=extra,
+        profile=args.profile,
+        by_rule=args.by_rule,
+        forked=args.fork,
     )
     clean, *mutants = verdicts
     applicable = [v for v in mutants if v.applicable]
