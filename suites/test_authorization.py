@@ -19,6 +19,7 @@ from conformance.adgroups.identities import NO_SUCH_GROUP, PEER, READ_ONLY, Iden
 from conformance.contract import schemas
 from conformance.contract.endpoints import pause_path, read_path, unpause_path, version_header
 from conformance.judge.checks import error_violations, violation
+from conformance.judge.notes import NoteKind
 
 
 def proven(identities: dict[str, Identity], name: str) -> Identity:
@@ -37,7 +38,7 @@ def refused_both_ways(api, observer, verdicts, target, caller: Identity, rule: s
     group_id = paused.group_id
     measured = observer.measure_lag(group_id, paused.exchange)
     if measured:
-        verdicts.note("read-lag", "read", measured)
+        verdicts.note(NoteKind.READ_LAG, "read", measured)
     started = time.monotonic()
     unpause = api.post(unpause_path(group_id), headers={**caller.auth, **version_header(version)})
     found = error_violations(unpause, rule, expected)

@@ -14,6 +14,7 @@ import pytest
 from conformance.adgroups import refusals, state
 from conformance.contract import schemas
 from conformance.judge.checks import violation
+from conformance.judge.notes import NoteKind
 
 
 @pytest.mark.rule("BEH-REFUSAL-INERT", "AUTHZ-NEAR-MISS-ID")
@@ -23,7 +24,7 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
     (paused,) = verdicts.exercised([state.first_pausable(api, target.ad_group_ids)], "paused")
     witness = refusals.Witness(api, observer, paused, target.concurrency)
     if witness.lag_measured:
-        verdicts.note("read-lag", "read", witness.lag_measured)
+        verdicts.note(NoteKind.READ_LAG, "read", witness.lag_measured)
     group_id = paused.group_id
     batches = [
         witness.check("requests the contract refuses", refusals.must_refuse(api, group_id, version)),
@@ -35,7 +36,9 @@ def test_a_refused_request_changes_nothing(api, observer, target, verdicts):
         pytest.skip(f"not exercised: {batches[0].not_exercised}")
     for batch in batches:
         if batch.not_exercised is not None:
-            verdicts.note("side-effects-unchecked", batch.batch, f"{batch.batch}: {batch.not_exercised}")
+            verdicts.note(
+                NoteKind.SIDE_EFFECTS_UNCHECKED, batch.batch, f"{batch.batch}: {batch.not_exercised}"
+            )
     # a 2xx to an id that only resembles the witness's is a failure whatever the group did after it
     found = [
         violation("AUTHZ-NEAR-MISS-ID", f"{refusal.name} ({refusal.path}) answered {exchange.status}")

@@ -19,6 +19,7 @@ class Restored:
     ok: bool
     detail: str
     now: str | None = None  # the group's status after the restore, as far as the run knows
+    verified: bool = False  # a read after the restore showed it
 
     def line(self) -> str:
         mark = "restored" if self.ok else "RESTORE FAILED"
@@ -73,7 +74,7 @@ def restore_all(
                 return Restored(group_id, was.status, False, f"{detail}, but the read after it: {how}", now)
             lag = f", the read showing it after {took:.1f} s" if took >= 0.1 else ""
             detail += f"{lag}, verified with GET"
-        return Restored(group_id, was.status, True, detail, was.status)
+        return Restored(group_id, was.status, True, detail, was.status, verified=was.read)
 
     restored = engines.run_all(put_back, before.values(), concurrency)
     for result in restored:

@@ -21,6 +21,7 @@ import pytest
 from conformance.client.http import Exchange
 from conformance.client.redaction import Redactor
 from conformance.contract import invariants, rules, schemas
+from conformance.judge.notes import NoteKind
 
 
 class RuleFailure(AssertionError):
@@ -129,10 +130,11 @@ class Verdicts:
         twin.cases_of_one_test, twin.deferred = False, []
         return twin
 
-    def note(self, kind: str, group_id: str, text: str) -> None:
+    def note(self, kind: NoteKind, group_id: str, text: str, **facts) -> None:
         """A fact of the run that is no verdict (a group not exercised, a restore): the first of each
         kind per group (a group not exercised says why once, not once per test)."""
-        entry = {"kind": kind, "group": group_id, "text": self.redact(text)}
+        # plain values: notes cross to the xdist controller, whose serializer knows no enum
+        entry = {"kind": NoteKind(kind).value, "group": group_id, "text": self.redact(text), **facts}
         with self.lock:
             if not any((n["kind"], n["group"]) == (kind, group_id) for n in self.notes):
                 self.notes.append(entry)
@@ -181,7 +183,7 @@ class Verdicts:
         usable = [a for a in attempts if a.not_exercised is None]
         for attempt in attempts:
             if attempt.not_exercised is not None:
-                kind = NOT_EXERCISED_KIND.get(what, "not-exercised")
+                kind = NOT_EXERCISED_KIND.get(what, NoteKind.NOT_EXERCISED)
                 self.note(kind, attempt.group_id, f"{attempt.group_id}: {attempt.not_exercised}")
         if attempts and not usable:
             pytest.skip(
@@ -384,4 +386,4 @@ def disagreements(
 
 
 # what a test needed of a group -> the kind of note a group that could not give it gets
-NOT_EXERCISED_KIND = {"a 200 unpause": "not-exercised", "paused": "not-pausable"}
+NOT_EXERCISED_KIND = {"a 200 unpause": NoteKind.NOT_EXERCISED, "paused": NoteKind.NOT_PAUSABLE}

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from conformance.contract import rules, schemas
+from conformance.judge.notes import NoteKind
 
 FIELDS = {"rule", "version", "ad_group", "reason", "expires"}
 
@@ -132,10 +133,10 @@ def waiving(
     return list(used.values()) if violations else None
 
 
-def summary(waivers: list[Waiver], used: set[int], today: dt.date) -> dict[str, list[str]]:
+def summary(waivers: list[Waiver], used: set[int], today: dt.date) -> dict[NoteKind, list[str]]:
     """The waivers by what became of them in the run."""
     return {
-        "expired": [w.line() for w in waivers if w.expired(today)],
-        "used": [w.line() for w in waivers if w.index in used and not w.expired(today)],
-        "unused": [w.line() for w in waivers if w.index not in used and not w.expired(today)],
+        NoteKind.WAIVER_EXPIRED: [w.line() for w in waivers if w.expired(today)],
+        NoteKind.WAIVER_USED: [w.line() for w in waivers if w.index in used and not w.expired(today)],
+        NoteKind.WAIVER_UNUSED: [w.line() for w in waivers if w.index not in used and not w.expired(today)],
     }

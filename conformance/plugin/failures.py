@@ -76,7 +76,9 @@ def leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-SUITE_ERROR = State.SUITE_ERROR  # a test's outcome when the suite itself raised: no verdict on the target
+# a test's outcome when the suite itself raised (no verdict on the target); a plain str: outcomes
+# cross to the xdist controller, whose serializer knows no enum
+SUITE_ERROR = State.SUITE_ERROR.value
 # exit statuses of a run that is no verdict (pytest's own: 0 passed, 1 failed, 2 interrupted,
 # 3 internal error, 4 usage error, 5 no tests)
 EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a rule or the target

@@ -9,6 +9,7 @@ import pytest
 
 from conformance.adgroups import census, restore
 from conformance.client.http import ApiClient
+from conformance.judge.notes import NoteKind
 from conformance.plugin.keys import BEFORE, CENSUS_FACTS, TARGET, VERDICTS
 from conformance.plugin.reporting import say
 from conformance.plugin.target import neighbours, to_watch
@@ -34,10 +35,10 @@ def take_census(
         config.stash[CENSUS_FACTS] = {"reads": reads, "calibration": check, "statuses": statuses}
     verdicts = config.stash[VERDICTS]
     if check is not None:
-        verdicts.note("census", who + "updated_at", f"{who}what updated_at tells: {check.how}")
+        verdicts.note(NoteKind.CENSUS, who + "updated_at", f"{who}what updated_at tells: {check.how}")
     for was in before.values():
         verdicts.note(
-            "census", who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
+            NoteKind.CENSUS, who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
         )
     # the embedded mock's census runs in the api fixture, after the suites got their target, and a
     # drift run's second target is sent what the first is: what they cannot know, tests still reach
@@ -109,11 +110,11 @@ def restore_groups(
         now, how = census.read(client, group_id)
         if now is not None and group_id in before and now != before[group_id].status:
             verdicts.note(
-                "watched-changed",
+                NoteKind.WATCHED_CHANGED,
                 group_id,
                 f"INT-OTHER-GROUPS: {group_id} was {before[group_id].status} before the run and no request of "
                 f"the run was sent to it; at its end {how} (restored below)",
             )
     for restored in restore.restore_all(client, before, config.stash[TARGET].concurrency, client.last_seen):
-        kind = "restored" if restored.ok else "restore-failed"
-        verdicts.note(kind, who + restored.group_id, who + restored.line())
+        kind = NoteKind.RESTORED if restored.ok else NoteKind.RESTORE_FAILED
+        verdicts.note(kind, who + restored.group_id, who + restored.line(), verified=restored.verified)

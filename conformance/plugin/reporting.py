@@ -15,6 +15,7 @@ import pytest
 from conformance.client.http import ApiClient
 from conformance.judge import coverage, drift
 from conformance.judge.checks import JUDGED_ON_EVERY_RESPONSE, NOT_JUDGED
+from conformance.judge.notes import NoteKind
 from conformance.plugin.failures import (
     EXIT_NOT_RESTORED,
     EXIT_SUITE_ERROR,
@@ -208,13 +209,13 @@ def final_exit_status(session: pytest.Session, exitstatus: int) -> int:
     if target is not None and target.dry_run and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         exitstatus = pytest.ExitCode.OK
     elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        if any(note["kind"] == "restore-failed" for note in config.stash.get(NOTES, [])):
+        if any(note["kind"] == NoteKind.RESTORE_FAILED for note in config.stash.get(NOTES, [])):
             exitstatus = EXIT_NOT_RESTORED
         elif any(o["outcome"] == SUITE_ERROR for o in config.stash.get(OUTCOMES, [])):
             exitstatus = EXIT_SUITE_ERROR
-        elif any(note["kind"] == "watched-changed" for note in config.stash.get(NOTES, [])):
+        elif any(note["kind"] == NoteKind.WATCHED_CHANGED for note in config.stash.get(NOTES, [])):
             exitstatus = pytest.ExitCode.TESTS_FAILED  # a group no request was sent changed: a MUST
-        elif any(note["kind"] == "waiver-expired" for note in config.stash.get(NOTES, [])):
+        elif any(note["kind"] == NoteKind.WAIVER_EXPIRED for note in config.stash.get(NOTES, [])):
             exitstatus = pytest.ExitCode.TESTS_FAILED  # an accepted failure's time is up
     session.exitstatus = exitstatus
     return int(exitstatus)
@@ -341,7 +342,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         target is None
         or not target.embedded
         or config.get_verbosity() > 0
-        or any(note["kind"] == "restore-failed" for note in notes)
+        or any(note["kind"] == NoteKind.RESTORE_FAILED for note in notes)
     )
     for heading, lines in note_sections(notes, each_restore):
         terminalreporter.section(heading, yellow=heading.startswith("Ad groups not"), red="FAILED" in heading)

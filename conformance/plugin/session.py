@@ -21,6 +21,7 @@ from conformance.client.redaction import Redactor
 from conformance.contract import invariants, rules
 from conformance.judge import coverage, waivers
 from conformance.judge.checks import Verdicts
+from conformance.judge.notes import NoteKind
 from conformance.plugin import options
 from conformance.plugin.clients import (
     attach_mirror,
@@ -251,7 +252,7 @@ def identities(api: ApiClient, target: Target, verdicts: Verdicts) -> dict[str, 
         }
     for each in found.values():
         verdicts.note(
-            "identity",
+            NoteKind.IDENTITY,
             each.name,
             f"{each.name} token {'proved' if each.proven else 'NOT proved'}: {each.how}",
         )

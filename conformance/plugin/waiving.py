@@ -37,6 +37,5 @@ def note_waivers(config: pytest.Config) -> None:
     today = config.stash[STARTED_AT].date()
     for kind, lines in waivers.summary(accepted, used, today).items():
         config.stash.setdefault(NOTES, []).extend(
-            {"kind": f"waiver-{kind}", "group": str(number), "text": line}
-            for number, line in enumerate(lines)
+            {"kind": kind.value, "group": str(number), "text": line} for number, line in enumerate(lines)
         )

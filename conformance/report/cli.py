@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from conformance.contract import changelog, rules
 from conformance.judge import coverage
+from conformance.judge.notes import NoteKind
 from conformance.report import badges, changelog_page, coverage_page, drift_page, pages, verdict, wfc
 from conformance.report.notes import note_sections
 from conformance.report.verdict import COLOURS, State, matrix
@@ -145,7 +146,7 @@ def traced(rule: rules.Rule) -> str:
 def each_restore(verdicts: dict) -> bool:
     """Whether the pages list every restore: not for the embedded mock's, unless one failed."""
     embedded = verdicts.get("run", {}).get("embedded", False)
-    return not embedded or any(note["kind"] == "restore-failed" for note in verdicts.get("notes", []))
+    return not embedded or any(note["kind"] == NoteKind.RESTORE_FAILED for note in verdicts.get("notes", []))
 
 
 def write_matrix(

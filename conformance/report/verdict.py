@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from conformance.contract import rules
+from conformance.judge.notes import NoteKind
 
 
 class State(StrEnum):
@@ -101,11 +102,11 @@ def headline(verdicts: dict) -> str:
         ]
 
     failed, waived, advisory = where(State.FAILED), where(State.WAIVED), where(State.ADVISORY)
-    expired = [note["text"] for note in verdicts.get("notes", []) if note["kind"] == "waiver-expired"]
-    unused = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "waiver-unused")
+    expired = [note["text"] for note in verdicts.get("notes", []) if note["kind"] == NoteKind.WAIVER_EXPIRED]
+    unused = sum(1 for note in verdicts.get("notes", []) if note["kind"] == NoteKind.WAIVER_UNUSED)
     calls = [o for o in verdicts.get("outcomes", []) if o["when"] == "call"]
     errors = sum(1 for o in verdicts.get("outcomes", []) if o["outcome"] == State.SUITE_ERROR)
-    unrestored = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "restore-failed")
+    unrestored = sum(1 for note in verdicts.get("notes", []) if note["kind"] == NoteKind.RESTORE_FAILED)
     advisories = f"; {len(advisory)} advisory ({_listed(advisory, 2)})" if advisory else ""
     parts = []
     if unrestored:
@@ -116,7 +117,7 @@ def headline(verdicts: dict) -> str:
         )
     if expired:
         parts.append(f"EXPIRED WAIVER{'S' if len(expired) > 1 else ''}: {'; '.join(expired[:2])}")
-    changed = sum(1 for note in verdicts.get("notes", []) if note["kind"] == "watched-changed")
+    changed = sum(1 for note in verdicts.get("notes", []) if note["kind"] == NoteKind.WATCHED_CHANGED)
     if changed:  # found by the restore, outside any test: a MUST broken on the run as a whole
         failed = [*failed, (f"MUST INT-OTHER-GROUPS ({changed} watched ad group(s) changed)", ["all"])]
     if failed:
