@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
+import os
 import subprocess
+from pathlib import Path
 
 import httpx
 import hypothesis
@@ -61,3 +65,19 @@ def _no_process_unless_marked(item):
         yield
     finally:
         subprocess.Popen = started
+
+
+def shared_run(tmp_path_factory, key: str, build) -> tuple[Path, dict]:
+    """One run for every xdist worker of the session (the report runs are a minute each): the first
+    worker to ask builds it into a folder of the session's shared temp directory under a file
+    lock, the others wait for it and read what it recorded. ``build(folder)`` returns JSON data."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-runs"
+    shared.mkdir(exist_ok=True)
+    folder, done = shared / key, shared / f"{key}.json"
+    with open(shared / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(json.dumps(build(folder)))
+    return folder, json.loads(done.read_text())

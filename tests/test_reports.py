@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 import pytest
 
 from conformance.judge import coverage
+from tests.conftest import shared_run
 
 pytestmark = pytest.mark.subprocess  # every test here reads a run of the report generator
 
@@ -39,13 +40,23 @@ def run_conformance(
     )
 
 
+def recorded(completed: subprocess.CompletedProcess) -> dict:
+    return {
+        "args": completed.args,
+        "returncode": completed.returncode,
+        "stdout": completed.stdout,
+        "stderr": completed.stderr,
+    }
+
+
 @pytest.fixture(scope="module", params=FAULTS)
 def faulty_run(request, tmp_path_factory):
-    reports = tmp_path_factory.mktemp(request.param)
-    completed = run_conformance(
-        reports, "--api-token", KNOWN_TOKEN, f"--mock-fault={request.param}", "--hypothesis-profile=verdict"
-    )
-    return request.param, reports, completed
+    def build(reports: Path) -> dict:
+        args = ("--api-token", KNOWN_TOKEN, f"--mock-fault={request.param}", "--hypothesis-profile=verdict")
+        return recorded(run_conformance(reports, *args))
+
+    reports, completed = shared_run(tmp_path_factory, f"faulty-{request.param}", build)
+    return request.param, reports, subprocess.CompletedProcess(**completed)
 
 
 def every_artifact(reports: Path):
@@ -114,9 +125,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("clean")
-    completed = run_conformance(reports)
-    assert completed.returncode == 0, completed.stdout[-3000:]
+    reports, completed = shared_run(
+        tmp_path_factory, "clean", lambda folder: recorded(run_conformance(folder))
+    )
+    assert completed["returncode"] == 0, completed["stdout"][-3000:]
     return reports
 
 
