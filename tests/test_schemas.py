@@ -169,7 +169,7 @@ def test_a_new_version_is_data_not_code(tmp_path):
     registry["versions"]["2026-07-08-1"] = {"ad_group": "2026-07-08-1/ad_group.json", "source": "test"}
     (copy / "versions.json").write_text(json.dumps(registry))
     probe = (
-        "from conformance import schemas;"
+        "from conformance.contract import schemas;"
         "v = schemas.versions()['2026-07-08-1'];"
         "print(sorted(schemas.versions()), 'delivery_state' in v.fields,"
         " bool(v.errors({'id': 'x'})))"
