@@ -216,7 +216,7 @@ def test_every_fault_changes_the_response(probe_mock, fault):
 @pytest.mark.subprocess
 @pytest.mark.mutation
 def test_suites_pass_on_the_clean_mock():
-    (clean,) = mutation.evaluate([None])
+    (clean,) = mutation.evaluate([None], forked=True)
     assert clean.detected, f"the clean mock fails the suites: {clean.caught}"
 
 
@@ -265,14 +265,16 @@ def test_a_rule_excused_by_its_profile_counts_only_where_no_test_judged_it():
     """405-without-allow under strict-requests (no 405 at all): not applicable, as the run shows no
     test judged ERR-ALLOW. Under the default mock, where 405s come, the same fault is caught, and
     without the profile's declaration nothing is excused, whatever the run judged."""
-    (strict,) = mutation.evaluate(["405-without-allow"], profile="strict-requests")
+    (strict,) = mutation.evaluate(["405-without-allow"], profile="strict-requests", by_rule=True, forked=True)
     assert strict.unjudgeable == ["ERR-ALLOW"]
     assert not strict.applicable
-    (default,) = mutation.evaluate(["405-without-allow"])
+    (default,) = mutation.evaluate(["405-without-allow"], by_rule=True, forked=True)
     assert default.unjudgeable == []
     assert default.applicable
     assert default.detected, default
-    (rejected,) = mutation.evaluate(["rejected-activated"], profile="strict-requests")
+    (rejected,) = mutation.evaluate(
+        ["rejected-activated"], profile="strict-requests", by_rule=True, forked=True
+    )
     assert rejected.unjudgeable == []  # strict-requests has a read endpoint: BEH-REJECTED-STAYS is judged
     assert rejected.detected, rejected
 
