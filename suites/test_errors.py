@@ -7,7 +7,7 @@ import pytest
 
 from conformance.adgroups import refusals, state
 from conformance.contract.endpoints import unpause_path, version_header
-from conformance.judge.checks import NOT_JUDGED, error_violations, json_violations, violation
+from conformance.judge.checks import error_violations, json_violations, violation
 
 
 @pytest.mark.rule("ERR-NOT-FOUND", "ERR-ENVELOPE")
@@ -34,14 +34,12 @@ def test_malformed_id_gets_4xx(api, verdicts, version, case):
 
 @pytest.mark.rule("ERR-METHOD", "ERR-ALLOW")
 @pytest.mark.parametrize("method", refusals.OTHER_METHODS)
-def test_other_methods_get_405(api, target, verdicts, method, request):
+def test_other_methods_get_405(api, target, verdicts, method):
     exchange = api.request(method, unpause_path(target.ad_group_ids[0]), headers=api.auth)
     found = error_violations(exchange, "ERR-METHOD", [404, 405])
     allowed = {m.strip().upper() for m in (exchange.header("allow") or "").split(",")}
     if exchange.status != 405:
-        # a 404 (no such route) has no Allow to judge (user_properties: record_property's list, which
-        # JUnit's xunit2 family warns about)
-        request.node.user_properties.append((NOT_JUDGED, "ERR-ALLOW"))
+        verdicts.not_judged("ERR-ALLOW")  # a 404 (no such route) has no Allow to judge
     elif "POST" not in allowed:
         found.append(
             violation("ERR-ALLOW", f"a 405 whose Allow ({exchange.header('allow')!r}) does not list POST")

@@ -248,22 +248,27 @@ class Witness:
         # the read's lag, measured on this pause where the run has not measured it yet
         self.lag_measured = observer.measure_lag(self.group_id, self.pause)
 
+    def _count(self, sent: int) -> None:
+        """The side-effect checks' requests, counted here and in the client's summary."""
+        self.requests += sent
+        self.api.count_side_effects(sent)
+
     def _send(self, batch: list[Refusal]) -> list[Exchange] | None:
         """``batch`` at the group, paused first where the run does not know it is; None when it
         cannot be paused."""
         if not self.known_paused:
             again = pause_first(self.api, self.group_id)
-            self.requests += len(again.route)
+            self._count(len(again.route))
             if again.not_exercised is not None:
                 return None
             self.pause, self.paused_at, self.known_paused = again.exchange, time.monotonic(), True
-        self.requests += len(batch)
+        self._count(len(batch))
         self.known_paused = False  # until an observation says so
         return engines.run_all(lambda refusal: refusal.send(self.api), batch, self.concurrency)
 
     def _observe(self) -> Observation:
         observation = self.observer.still_paused(self.group_id, self.pause, self.paused_at)
-        self.requests += len(observation.sent)
+        self._count(len(observation.sent))
         # a read that found it paused leaves it so; an unpause that observed it activated it
         self.known_paused = observation.paused is True and not observation.sent
         return observation

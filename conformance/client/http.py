@@ -291,6 +291,11 @@ class ApiClient:
             RECORD.set(record)
         return record
 
+    def count_side_effects(self, sent: int) -> None:
+        """``sent`` of this client's requests were the side-effect checks' (a line of the summary)."""
+        with self.count_lock:
+            self.side_effect_requests += sent
+
     def begin(self, record: list[Exchange] | None = None) -> list[Exchange]:
         """A test starts: its requests go to ``record`` (a new one by default) from here on."""
         record = [] if record is None else record

@@ -8,6 +8,7 @@ recorded as advisory findings (they fail only with --strict).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import json
 import re
@@ -121,6 +122,17 @@ class Verdicts:
         self.lock = threading.Lock()
         self.cases_of_one_test = False  # set by deferring(): advisory findings wait for the test's end
         self.deferred: list[rules.Violation] = []  # what this object deferred since deferring() began
+        self.unjudged: dict[str, list[str]] = {}  # test -> rules it declares and had nothing to judge
+
+    def not_judged(self, rule_id: str) -> None:
+        """The running test declares ``rule_id`` and had nothing to judge it on this time (ERR-ALLOW
+        without a 405): verdicts.json lists it under the test's "not_judged"."""
+        with self.lock:
+            self.unjudged.setdefault(CURRENT_TEST.get(), []).append(rule_id)
+
+    def unjudged_by(self, test: str) -> list[str]:
+        with self.lock:
+            return self.unjudged.pop(test, [])
 
     def view(self) -> Verdicts:
         """The same findings, notes and lock, with a deferral of its own: for a test that runs
@@ -198,9 +210,9 @@ def violation(rule_id: str, message: str) -> rules.Violation:
     return rules.Violation(rule_id, message)
 
 
-# a test's user property (item.user_properties): a rule it declares that it had nothing to judge
-# this time (ERR-ALLOW without a 405); verdicts.json lists it under the test's "not_judged"
-NOT_JUDGED = "not-judged"
+# the test being run (its node id), set at its start: what a test tells the plugin through
+# Verdicts (a rule it had nothing to judge) is kept under it
+CURRENT_TEST: contextvars.ContextVar[str] = contextvars.ContextVar("current_test", default="")
 
 # json_violations() judges these on every exchange of every test, whatever rule the test names
 JUDGED_ON_EVERY_RESPONSE = (

@@ -14,7 +14,7 @@ import pytest
 
 from conformance.client.http import ApiClient
 from conformance.judge import coverage, drift
-from conformance.judge.checks import JUDGED_ON_EVERY_RESPONSE, NOT_JUDGED
+from conformance.judge.checks import JUDGED_ON_EVERY_RESPONSE
 from conformance.judge.notes import NoteKind
 from conformance.plugin.failures import (
     EXIT_NOT_RESTORED,
@@ -176,7 +176,7 @@ class OutcomeRecorder:
                 # a skipped test judged none of its rules; a passing one may say it had none to judge
                 "not_judged": declared
                 if report.skipped
-                else [value for name, value in report.user_properties if name == NOT_JUDGED],
+                else item.config.stash[VERDICTS].unjudged_by(item.nodeid),
             }
         return report
 

@@ -20,7 +20,7 @@ from conformance.client.http import ApiClient
 from conformance.client.redaction import Redactor
 from conformance.contract import invariants, rules
 from conformance.judge import coverage, waivers
-from conformance.judge.checks import Verdicts
+from conformance.judge.checks import CURRENT_TEST, Verdicts
 from conformance.judge.notes import NoteKind
 from conformance.plugin import options
 from conformance.plugin.clients import (
@@ -301,6 +301,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _conformance_test(request: pytest.FixtureRequest, api: ApiClient) -> None:
     """Each test starts a fresh exchange record (for its attachments) and gets its allure labels."""
     api.begin()
+    CURRENT_TEST.set(request.node.nodeid)
     label(request.node)
     about(request.node)
 
