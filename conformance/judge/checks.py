@@ -147,6 +147,7 @@ class Verdicts:
         kind per group (a group not exercised says why once, not once per test)."""
         # plain values: notes cross to the xdist controller, whose serializer knows no enum
         entry = {"kind": NoteKind(kind).value, "group": group_id, "text": self.redact(text), **facts}
+        entry["test"] = CURRENT_TEST.get()  # the test that made it ("": the session), from any thread
         with self.lock:
             if not any((n["kind"], n["group"]) == (kind, group_id) for n in self.notes):
                 self.notes.append(entry)

@@ -31,6 +31,7 @@ from concurrent.futures import Future
 import pytest
 
 from conformance.client.http import RECORD
+from conformance.judge.checks import CURRENT_TEST
 from conformance.plugin.target import Target
 from conformance.runner import engines
 
@@ -101,6 +102,7 @@ class Ahead:
     def _run(self, calls: list) -> None:
         for item, run, body, strategies in calls:
             RECORD.set(self.records.setdefault(item.nodeid, []))  # the item's report shows them
+            CURRENT_TEST.set(item.nodeid)  # what it tells the plugin is its own
             outcome = self.outcomes[item.nodeid]
             if self.stop.is_set():
                 outcome.cancel()

@@ -298,12 +298,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _conformance_test(request: pytest.FixtureRequest, api: ApiClient) -> None:
-    """Each test starts a fresh exchange record (for its attachments) and gets its allure labels."""
+def _conformance_test(request: pytest.FixtureRequest, api: ApiClient):
+    """Each test starts a fresh exchange record (for its attachments) and gets its allure labels;
+    what it tells the plugin is its own until it ends (then the session's: census, restore)."""
     api.begin()
-    CURRENT_TEST.set(request.node.nodeid)
+    running = CURRENT_TEST.set(request.node.nodeid)
     label(request.node)
     about(request.node)
+    yield
+    CURRENT_TEST.reset(running)
 
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and the rest have chosen the items
