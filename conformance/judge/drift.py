@@ -22,6 +22,7 @@ compare's answer), with the first request as an example: a long run does not gro
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -109,6 +110,11 @@ def differences(main: Exchange, other: Exchange | None, about: str) -> list[tupl
     return found
 
 
+# the rule the running test is about, set at its start (a context variable: the requests of its
+# threads carry it); a difference no request-level rule claims is filed under it
+ABOUT: contextvars.ContextVar[str] = contextvars.ContextVar("about", default="ERR-NO-5XX")
+
+
 class Mirror:
     """Sends a copy of each of the target's exchanges to the compare target and records drift."""
 
@@ -117,7 +123,6 @@ class Mirror:
         self.main_base = main_base.rstrip("/")
         self.main_token = main_token
         self.segments = {segment(a): segment(b) for a, b in pairing.items()}
-        self.about = "ERR-NO-5XX"  # the rule the running test is about (set per test)
         self.entries: dict[tuple, Difference] = {}
         self.mirrored = 0
         self.lock = threading.Lock()
@@ -158,7 +163,7 @@ class Mirror:
         path, _ = self.path(exchange.url)
         if path.split("?")[0].split("/")[2:3] and path.split("/")[2] not in self.segments.values():
             return "ERR-NOT-FOUND"
-        return self.about
+        return ABOUT.get()
 
     def send(self, method: str, path: str, headers: dict[str, str | bytes], content: bytes) -> Future:
         """Start the second target's copy of a request the target is being sent."""

@@ -4,6 +4,7 @@ use, and the property-based tests' runner."""
 
 from __future__ import annotations
 
+import contextvars
 import random
 import shutil
 import time
@@ -19,7 +20,7 @@ from conformance.adgroups.identities import PEER, READ_ONLY, Identity, prove
 from conformance.client.http import ApiClient
 from conformance.client.redaction import Redactor
 from conformance.contract import invariants, rules
-from conformance.judge import coverage, waivers
+from conformance.judge import coverage, drift, waivers
 from conformance.judge.checks import CURRENT_TEST, Verdicts
 from conformance.judge.notes import NoteKind
 from conformance.plugin import options
@@ -136,12 +137,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             )
 
 
-def about(item: pytest.Item) -> None:
+def about(item: pytest.Item) -> contextvars.Token | None:
     """Tells the mirror which rule the running test is about (drift is filed under it)."""
-    mirror = item.config.stash.get(MIRROR, None)
     ids = rule_ids_of(item)
-    if mirror is not None and ids:
-        mirror.about = ids[0]
+    return drift.ABOUT.set(ids[0]) if item.config.stash.get(MIRROR, None) is not None and ids else None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -304,9 +303,11 @@ def _conformance_test(request: pytest.FixtureRequest, api: ApiClient):
     api.begin()
     running = CURRENT_TEST.set(request.node.nodeid)
     label(request.node)
-    about(request.node)
+    filed = about(request.node)
     yield
     CURRENT_TEST.reset(running)
+    if filed is not None:
+        drift.ABOUT.reset(filed)
 
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and the rest have chosen the items
