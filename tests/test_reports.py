@@ -372,10 +372,14 @@ def test_allure_pages_read_as_rules_and_show_a_failure_once(faulty_run):
         "click_through_rate is in [0, 1] and equals clicks / impressions (0 with no impressions) (INV-CTR, 2026-06-20)"
         in names
     )
+    stories = [[label for label in r["labels"] if label["name"] == "story"] for r in results]
+    assert all(len(story) <= 1 for story in stories), "one story each: every test counted once in the tree"
     failed = [r for r in results if r["status"] == "failed"]
     assert len(failed) == 2
     for result in failed:
         assert [label["value"] for label in result["labels"] if label["name"] == "story"] == ["INV-CTR"]
+        # titled by the rule it broke, the property test too (its first declared rule is another)
+        assert "(INV-CTR, 2026-06-20" in result["name"], result["name"]
         assert "trace" not in result["statusDetails"], "the verdict once, not as message and trace"
         assert result["attachments"][0]["name"] == "violations"
     for path in (reports / "allure-results").glob("*-container.json"):

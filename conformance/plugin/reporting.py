@@ -45,7 +45,7 @@ from conformance.plugin.keys import (
 )
 from conformance.plugin.summary import HEADLINE, rerun_command, run_context, write_allure_context
 from conformance.plugin.target import shown_url
-from conformance.plugin.titles import allure_title, story_is_the_broken_rule
+from conformance.plugin.titles import allure_title, tell_the_verdict
 from conformance.plugin.waiving import note_waivers, waive
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
 from conformance.report import drift_page
@@ -81,8 +81,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     client = item.config.stash.get(CLIENT, None)
     found = verdicts_in(call.excinfo.value) if call.excinfo is not None else []
     shown = next((verdict.exchange for verdict in found if verdict.exchange is not None), None)
+    broken = sorted({v.rule for verdict in found for v in verdict.violations})
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        tell_the_verdict(item, broken)
     if report.when == "call" and client is not None and (report.failed or hasattr(report, "wasxfail")):
-        story_is_the_broken_rule(item, sorted({v.rule for verdict in found for v in verdict.violations}))
         redact = item.config.stash[VERDICTS].redact
         violations = [str(v) for verdict in found for v in verdict.violations]
         if violations:
@@ -145,7 +147,7 @@ class OutcomeRecorder:
             )
             report.conformance_outcome = {
                 "test": item.nodeid,
-                "title": allure_title(item) or item.name,  # its Allure page's, for the matrix's links
+                "title": allure_title(item, broken) or item.name,  # its Allure page's, for the matrix's links
                 "when": report.when,
                 "outcome": "waived"
                 if getattr(report, "conformance_waived", None)

@@ -20,9 +20,8 @@ def label(item: pytest.Item) -> None:
     # the first rule a test names is what it is about; the others are judged along the way
     area = item.get_closest_marker("area")
     allure.dynamic.feature(area.args[0] if area else catalogue[ids[0]].area if ids else "fuzz")
-    # one story per test, so every test is counted once in the tree; all its rules are tags
-    if ids:
-        allure.dynamic.story(ids[0])
+    # the story (one per test, so every test is counted once in the tree) waits for the verdict
+    # (tell_the_verdict); all its rules are tags
     allure.dynamic.tag(*dict.fromkeys([*ids, *(catalogue[rule_id].level for rule_id in ids)]))
     # the pages report.py writes beside index.html: which documented cases a body rule was judged
     # on, and what the version a versioning rule pins changed
@@ -50,13 +49,13 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     )
 
 
-def allure_title(item: pytest.Item) -> str | None:
-    """The title a conformance test gets (None: allure-pytest's own, the test's name); the matrix
-    finds a test's Allure page by it."""
+def allure_title(item: pytest.Item, broken: list[str] = ()) -> str | None:
+    """The title a conformance test gets (None: allure-pytest's own, the test's name): the rule it
+    broke, where it broke one, else the first it declares; the matrix finds its page by it."""
     ids = rule_ids_of(item)
     if not ids or "api" not in getattr(item, "fixturenames", ()):
         return None
-    return title_of(item, rules.catalogue()[ids[0]], version_of(item) or "all versions")
+    return title_of(item, rules.catalogue()[(broken or ids)[0]], version_of(item) or "all versions")
 
 
 def title_of(item: pytest.Item, rule: rules.Rule, version: str) -> str:
@@ -74,13 +73,12 @@ def title_of(item: pytest.Item, rule: rules.Rule, version: str) -> str:
     return f"{rule.text.rstrip('.')} ({rule.id}, {version}{case_text})" + (f" · {how}" if how else "")
 
 
-def story_is_the_broken_rule(item: pytest.Item, broken: list[str]) -> None:
-    """A failing test's story becomes the rule it broke (at set-up it was the first it declared),
-    so the tree shows the failure under the rule that failed."""
-    listener = item.config.pluginmanager.get_plugin("allure_listener")
-    if not broken or listener is None or broken[0] == (rule_ids_of(item) or [None])[0]:
+def tell_the_verdict(item: pytest.Item, broken: list[str]) -> None:
+    """A test's story, once its verdict is known: the rule it broke (a property test that judges
+    every body rule and broke INV-CTR stands under INV-CTR, titled by it), else the first it declares."""
+    ids = rule_ids_of(item)
+    if not (broken or ids):
         return
-    result = listener.allure_logger.get_test(listener._cache.get(item.nodeid))  # allure-pytest's own
-    if result is not None:
-        result.labels = [label for label in result.labels if label.name != "story"]
-        allure.dynamic.story(broken[0])
+    allure.dynamic.story((broken or ids)[0])
+    if broken and broken[0] != (ids or [None])[0] and (title := allure_title(item, broken)) is not None:
+        allure.dynamic.title(title)
