@@ -175,6 +175,10 @@ def _rich_errors(status: int, body: dict, headers: dict) -> tuple[int, dict, dic
     return status, {"error": error}, headers
 
 
+NO_FOREIGN_READ = (
+    "without a read no foreign group's status is known, and a read is no route: it is sent nothing"
+)
+
 PROFILES = [
     Profile(
         "default",
@@ -223,6 +227,8 @@ PROFILES = [
             "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group: "
             "one it wrongly activated looks like one that was active, and the user declared none",
             "INT-OTHER-GROUPS": "no read, so no group can be watched: the watch reads the groups set apart",
+            "AUTHZ-FOREIGN": NO_FOREIGN_READ,
+            "AUTHZ-EXISTENCE": NO_FOREIGN_READ,
         },
     ),
     Profile(
@@ -356,6 +362,8 @@ PROFILES += [
         unjudgeable={
             "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group",
             "INT-OTHER-GROUPS": "no read, so no group can be watched: the watch reads the groups set apart",
+            "AUTHZ-FOREIGN": NO_FOREIGN_READ,
+            "AUTHZ-EXISTENCE": NO_FOREIGN_READ,
         },
     ),
     Profile(
@@ -390,6 +398,8 @@ PROFILES += [
         unjudgeable={
             "BEH-REJECTED-STAYS": "without a read, the census's first unpause is the first word on a group",
             "INT-OTHER-GROUPS": "no read, so no group can be watched: the watch reads the groups set apart",
+            "AUTHZ-FOREIGN": NO_FOREIGN_READ,
+            "AUTHZ-EXISTENCE": NO_FOREIGN_READ,
         },
     ),
 ]
