@@ -407,8 +407,7 @@ class ApiClient:
 
     def _send_once_more_if_dropped(self, http: httpx.Client, request: httpx.Request) -> httpx.Response:
         """A kept-alive connection the server closed as the request went out ends with no response
-        at all (seen against a correct mock at --concurrency 8: 1 run in 20 under Python 3.13): it
-        is sent once more, on a new connection. Unpause and pause are idempotent in effect, so the
+        at all: it is sent once more, on a new connection. Unpause and pause are idempotent in effect, so the
         second send changes nothing a first answered one would not; a second drop, or a reset
         mid-answer, is the target's (TargetError)."""
         try:

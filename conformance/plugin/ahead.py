@@ -75,8 +75,7 @@ class Ahead:
 
         Each test's set-up (its schema, its strategies: everything before its run_property call)
         runs here, in the calling thread, and so do engines.prepare's imports: a module imported
-        lazily by two threads at once can be seen half-initialised (the suite errors that issue 20
-        removed), so the thread only runs engines."""
+        lazily by two threads at once can be seen half-initialised, so the thread only runs engines."""
         engines.prepare()
         calls = []
         for item in self.items:

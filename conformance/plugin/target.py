@@ -108,8 +108,8 @@ class Target:
         gives each half some of each): the property-based tests, which run on every worker at
         once, unpause only the odd ones; the example tests, which run on one worker and pause
         groups to test unpause, use only the even ones. Otherwise a property
-        case's unpause lands between a state test's pause and its check (seen: a correct target
-        failed BEH-REFUSAL-INERT at -n 2). A group known to be ``unmovable`` (neither paused nor
+        case's unpause lands between a state test's pause and its check (a false BEH-REFUSAL-INERT).
+        A group known to be ``unmovable`` (neither paused nor
         active: no correct request changes it) is on the examples' side wherever it falls, since a
         test there needs one (BEH-REJECTED-STAYS) and the property tests only judge its body."""
         examples = [i for i, g in enumerate(self.ad_group_ids) if i % 2 == 0 or g in unmovable]
