@@ -13,9 +13,6 @@ step: the status agrees with the model, the id is echoed (BEH-ID-ECHO), created_
 
 from __future__ import annotations
 
-import functools
-import math
-
 import hypothesis
 import pytest
 from hypothesis import strategies as st
@@ -214,38 +211,8 @@ def machine_for(api, verdicts, group_id: str, versions: list[str], memory: engin
 )
 @pytest.mark.area("state")
 @pytest.mark.usefixtures("use_pause")
-def test_state_machine(api, target, verdicts, seed, state_machine_sizes):
+def test_state_machine(api, target, verdicts, run_state_machines):
     """Sequences of pause, unpause (each version, and none) and bursts, checked against the model
-    after every step; a failure shows the shortest sequence.
-
-    Each machine runs on one ad group. Against a remote target, up to --concurrency groups that can
-    be paused each run their own machine, in threads, over a share of the sequences (from the
-    printed seed + the group's index): a step waits on a round trip, and machines on different
-    groups cannot interfere. Against the embedded mock (concurrency 1): one machine, one group."""
-    lanes = max(1, min(target.concurrency, len(target.ad_group_ids)))
-    tried = engines.run_all(
-        lambda group_id: state.pause_first(api, group_id), target.ad_group_ids[:lanes], lanes
-    )
-    if all(attempt.not_exercised is not None for attempt in tried) and len(target.ad_group_ids) > lanes:
-        tried.append(state.first_pausable(api, target.ad_group_ids[lanes:]))
-    groups = [attempt.group_id for attempt in verdicts.exercised(tried, "paused")]
-    sequences, steps = state_machine_sizes
-    settings = hypothesis.settings(
-        max_examples=max(1, math.ceil(sequences / len(groups))),
-        stateful_step_count=steps,
-        deadline=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        report_multiple_bugs=False,  # one bug, shown by its shortest sequence
-    )
-    engines.prepare()
-    tests = []
-    for index, group_id in enumerate(groups):
-        memory = engines.Memory(target.shrink_time, stateful=True)
-        machine = machine_for(api, verdicts, group_id, target.versions, memory)
-        if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
-            machine = hypothesis.seed(seed + index)(machine)
-        test = hypothesis.stateful.get_state_machine_test(machine, settings=settings)
-        tests.append(functools.partial(memory.settle, test))
-
-    with verdicts.deferring():  # a SHOULD finding on one sequence: recorded, the sequences go on
-        engines.run_all(lambda settled: settled(), tests, len(tests), engines=True)
+    after every step; a failure shows the shortest sequence (run_state_machines: one machine per
+    ad group that can be paused, up to --concurrency of them at once)."""
+    run_state_machines(lambda group_id, memory: machine_for(api, verdicts, group_id, target.versions, memory))

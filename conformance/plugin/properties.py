@@ -4,10 +4,12 @@ bounds) and, against a remote target in one process, running them ahead, beside 
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
 import hypothesis
+import hypothesis.stateful
 import pytest
 
 from conformance.adgroups import census, state
@@ -79,6 +81,47 @@ def property_runner(
 
         with verdicts.deferring():
             engines.run_all(shard, range(threads), threads, engines=True)
+
+    return run
+
+
+@pytest.fixture
+def run_state_machines(
+    api: ApiClient, target: Target, verdicts: Verdicts, seed: int, state_machine_sizes: tuple[int, int]
+):
+    """``run(machine_for)``: a hypothesis state machine per ad group, ``machine_for(group_id, memory)``
+    its class. Each machine runs on one group that could be paused. Against a remote target, up to
+    --concurrency groups each run their own machine, in threads, over a share of the sequences
+    (from the printed seed + the group's index): a step waits on a round trip, and machines on
+    different groups cannot interfere. Against the embedded mock (concurrency 1): one machine."""
+
+    def run(machine_for) -> None:
+        lanes = max(1, min(target.concurrency, len(target.ad_group_ids)))
+        tried = engines.run_all(
+            lambda group_id: state.pause_first(api, group_id), target.ad_group_ids[:lanes], lanes
+        )
+        if all(attempt.not_exercised is not None for attempt in tried) and len(target.ad_group_ids) > lanes:
+            tried.append(state.first_pausable(api, target.ad_group_ids[lanes:]))
+        groups = [attempt.group_id for attempt in verdicts.exercised(tried, "paused")]
+        sequences, steps = state_machine_sizes
+        settings = hypothesis.settings(
+            max_examples=max(1, math.ceil(sequences / len(groups))),
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            report_multiple_bugs=False,  # one bug, shown by its shortest sequence
+        )
+        engines.prepare()
+        tests = []
+        for index, group_id in enumerate(groups):
+            memory = engines.Memory(target.shrink_time, stateful=True)
+            machine = machine_for(group_id, memory)
+            if len(groups) > 1:  # distinct sequences per group; one machine keeps hypothesis's own seed
+                machine = hypothesis.seed(seed + index)(machine)
+            test = hypothesis.stateful.get_state_machine_test(machine, settings=settings)
+            tests.append(functools.partial(memory.settle, test))
+        with verdicts.deferring():  # a SHOULD finding on one sequence: recorded, the sequences go on
+            engines.run_all(lambda settled: settled(), tests, len(tests), engines=True)
 
     return run
 
