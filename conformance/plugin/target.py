@@ -164,64 +164,14 @@ def resolve(config: pytest.Config) -> Target:
     """Options > environment > ini; raises UsageError before any request when something is off."""
     option = config.getoption
     base_url = option("base_url") or None
-    registered = list(schemas.versions())
-    versions = option("api_version") or registered
-    unknown = [v for v in versions if v not in registered]
-    if unknown:
-        raise pytest.UsageError(
-            f"--api-version {', '.join(unknown)} is not registered (known: {', '.join(registered)})"
-        )
-    fault = option("mock_fault")
-    if fault:
-        from conformance.mock.faults import CATALOGUE
-
-        if fault not in CATALOGUE:
-            raise pytest.UsageError(unknown_name("--mock-fault", fault, list(CATALOGUE), "--list-faults"))
-        if base_url:
-            raise pytest.UsageError("--mock-fault selects the embedded mock: drop --base-url")
-    profile = option("mock_profile")
-    from conformance.mock.profiles import CATALOGUE as PROFILES
-
-    if profile not in PROFILES:
-        raise pytest.UsageError(unknown_name("--mock-profile", profile, list(PROFILES), "--list-profiles"))
-    if base_url and profile != "default":
-        raise pytest.UsageError("--mock-profile selects the embedded mock: drop --base-url")
-    ids = option("ad_group_id") or _csv(os.environ.get("CONFORMANCE_AD_GROUP_IDS"))
-    for group_id in ids:
-        check_ad_group_id(group_id)
-    token = option("api_token")
+    versions = registered_versions(option("api_version"))
+    fault, profile = mock_selection(option, base_url)
     allowed = (
         option("allow_host")
         + config.getini("conformance_allowed_hosts")
         + _csv(os.environ.get("CONFORMANCE_ALLOWED_HOSTS"))
     )
-    peer_token, read_only_token = option("peer_api_token") or "", option("read_only_api_token") or ""
-    foreign_ids = option("foreign_ad_group_id") or _csv(os.environ.get("CONFORMANCE_FOREIGN_AD_GROUP_IDS"))
-    for group_id in foreign_ids:
-        check_ad_group_id(group_id)
-    if set(foreign_ids) & set(ids):
-        raise pytest.UsageError("an --ad-group-id is also a --foreign-ad-group-id: a group has one account")
-    if base_url is None:
-        from conformance.mock.app import PEER, READ_ONLY, derived_token
-        from conformance.mock.dataset import build_dataset, build_foreign
-
-        token = token or secrets.token_urlsafe(24)
-        ids = ids or [group.id for group in build_dataset(option("mock_seed"))]
-        # the embedded mock's other identities: another account's token and groups, a read-only token
-        peer_token = peer_token or derived_token(token, PEER)
-        read_only_token = read_only_token or derived_token(token, READ_ONLY)
-        foreign_ids = foreign_ids or [group.id for group in build_foreign(option("mock_seed"))]
-    else:
-        guard(base_url, allowed)
-        if not token:
-            raise pytest.UsageError(
-                "--base-url needs --api-token (or CONFORMANCE_API_TOKEN): a valid bearer token"
-            )
-        if not ids:
-            raise pytest.UsageError(
-                "--base-url needs at least one --ad-group-id (or CONFORMANCE_AD_GROUP_IDS): "
-                "the ad groups the suite may unpause and pause"
-            )
+    token, ids, peer_token, read_only_token, foreign_ids = identities_and_groups(option, base_url, allowed)
     ids = list(dict.fromkeys(ids))
     declared = declared_statuses(option("ad_group_status"), ids)
     compare_url, compare_token, compare_ids = resolve_compare(config, ids, allowed)
@@ -264,6 +214,73 @@ def resolve(config: pytest.Config) -> Target:
         dry_run=option("dry_run"),
         overlap=not option("no_overlap"),
     )
+
+
+def registered_versions(asked: list[str] | None) -> list[str]:
+    """The versions to test: those asked for (each registered), or every registered one."""
+    registered = list(schemas.versions())
+    unknown = [v for v in asked or [] if v not in registered]
+    if unknown:
+        raise pytest.UsageError(
+            f"--api-version {', '.join(unknown)} is not registered (known: {', '.join(registered)})"
+        )
+    return asked or registered
+
+
+def mock_selection(option, base_url: str | None) -> tuple[str | None, str]:
+    """--mock-fault and --mock-profile, each a known name, and only for the embedded mock."""
+    from conformance.mock.faults import CATALOGUE
+    from conformance.mock.profiles import CATALOGUE as PROFILES
+
+    fault, profile = option("mock_fault"), option("mock_profile")
+    if fault and fault not in CATALOGUE:
+        raise pytest.UsageError(unknown_name("--mock-fault", fault, list(CATALOGUE), "--list-faults"))
+    if fault and base_url:
+        raise pytest.UsageError("--mock-fault selects the embedded mock: drop --base-url")
+    if profile not in PROFILES:
+        raise pytest.UsageError(unknown_name("--mock-profile", profile, list(PROFILES), "--list-profiles"))
+    if base_url and profile != "default":
+        raise pytest.UsageError("--mock-profile selects the embedded mock: drop --base-url")
+    return fault, profile
+
+
+def identities_and_groups(
+    option, base_url: str | None, allowed: list[str]
+) -> tuple[str, list[str], str, str, list[str]]:
+    """The token, ad groups, the other identities' tokens and the foreign groups: the user's, or
+    the embedded mock's own where none is given (a remote target needs a token and a group)."""
+    ids = option("ad_group_id") or _csv(os.environ.get("CONFORMANCE_AD_GROUP_IDS"))
+    for group_id in ids:
+        check_ad_group_id(group_id)
+    token = option("api_token")
+    peer_token, read_only_token = option("peer_api_token") or "", option("read_only_api_token") or ""
+    foreign_ids = option("foreign_ad_group_id") or _csv(os.environ.get("CONFORMANCE_FOREIGN_AD_GROUP_IDS"))
+    for group_id in foreign_ids:
+        check_ad_group_id(group_id)
+    if set(foreign_ids) & set(ids):
+        raise pytest.UsageError("an --ad-group-id is also a --foreign-ad-group-id: a group has one account")
+    if base_url is None:
+        from conformance.mock.app import PEER, READ_ONLY, derived_token
+        from conformance.mock.dataset import build_dataset, build_foreign
+
+        token = token or secrets.token_urlsafe(24)
+        ids = ids or [group.id for group in build_dataset(option("mock_seed"))]
+        # the embedded mock's other identities: another account's token and groups, a read-only token
+        peer_token = peer_token or derived_token(token, PEER)
+        read_only_token = read_only_token or derived_token(token, READ_ONLY)
+        foreign_ids = foreign_ids or [group.id for group in build_foreign(option("mock_seed"))]
+        return token, ids, peer_token, read_only_token, foreign_ids
+    guard(base_url, allowed)
+    if not token:
+        raise pytest.UsageError(
+            "--base-url needs --api-token (or CONFORMANCE_API_TOKEN): a valid bearer token"
+        )
+    if not ids:
+        raise pytest.UsageError(
+            "--base-url needs at least one --ad-group-id (or CONFORMANCE_AD_GROUP_IDS): "
+            "the ad groups the suite may unpause and pause"
+        )
+    return token, ids, peer_token, read_only_token, foreign_ids
 
 
 def declared_statuses(values: list[str], ids: list[str]) -> dict[str, str]:
