@@ -50,7 +50,7 @@ from conformance.plugin.waiving import note_waivers, waive
 from conformance.plugin.xdist import WORKER_TOTALS, hand_back, is_worker, process_name
 from conformance.report import drift_page
 from conformance.report.notes import note_sections
-from conformance.report.verdict import headline
+from conformance.report.verdict import verdict_line
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -283,8 +283,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "waivers": [waiver.record() for waiver in config.stash.get(WAIVERS, [])],
     }
     if target is not None:
-        run_verdicts["run"] = {**run_context(config), "headline": headline(run_verdicts)}
-        config.stash[HEADLINE] = run_verdicts["run"]["headline"]
+        state, line = verdict_line(run_verdicts)
+        run_verdicts["run"] = {**run_context(config), "headline": line, "state": state.value}
+        config.stash[HEADLINE] = (state, line)
     path = config.getoption("verdicts_json")
     if path:
         with open(path, "w", encoding="utf-8") as handle:

@@ -15,8 +15,9 @@ import pytest
 from conformance import __version__
 from conformance.plugin.keys import AHEAD, SEED, STARTED_AT, TARGET, VERDICTS
 from conformance.plugin.target import shown_url
+from conformance.report.verdict import State
 
-HEADLINE = pytest.StashKey[str]()
+HEADLINE = pytest.StashKey[tuple]()  # (State, the verdict line)
 
 
 def git_commit() -> str:
@@ -92,11 +93,12 @@ def run_context(config: pytest.Config) -> dict:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The verdict, in the project's words, as the terminal's last line (after pytest's counts)."""
-    line = config.stash.get(HEADLINE, None)
+    said = config.stash.get(HEADLINE, None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if line is None or reporter is None:
+    if said is None or reporter is None:
         return
-    passed, waived = line.startswith("PASSED"), line.startswith("WAIVED")
+    state, line = said
+    passed, waived = state == State.PASSED, state == State.WAIVED
     reporter.write_line(line, bold=True, green=passed, yellow=waived, red=not (passed or waived))
 
 

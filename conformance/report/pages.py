@@ -60,9 +60,7 @@ def banner(run: dict | None) -> str:
     if not run:
         return ""
     headline = run.get("headline", "")
-    kind = (
-        "passed" if headline.startswith("PASSED") else "failed" if headline.startswith("FAILED") else "error"
-    )
+    kind = {"passed": "passed", "failed": "failed", "waived": "waived"}.get(run.get("state", ""), "error")
     facts = (
         f"run {run['time']} · target {run['target']} · versions {', '.join(run['versions'])} · "
         f"seed {run['seed']} · profile {run['profile']} · commit {run['commit']}"

@@ -92,6 +92,13 @@ def _listed(pairs: list[tuple[str, list[str]]], most: int = 4) -> str:
 def headline(verdicts: dict) -> str:
     """One line: PASSED, FAILED with each broken rule and version, or that the suite itself erred
     or left ad groups changed (neither is a verdict on the target), with the advisories' count."""
+    return verdict_line(verdicts)[1]
+
+
+def verdict_line(verdicts: dict) -> tuple[State, str]:
+    """The headline and the state its first part says (the banner and the terminal take their
+    colour from it): passed, failed, waived, or a suite error for a run that is no verdict
+    (nothing judged, a group not left as found, an error of the suite, an expired waiver)."""
     cells = matrix(verdicts)
     catalogue = rules.catalogue()
 
@@ -108,7 +115,8 @@ def headline(verdicts: dict) -> str:
     errors = sum(1 for o in verdicts.get("outcomes", []) if o["outcome"] == State.SUITE_ERROR)
     unrestored = sum(1 for note in verdicts.get("notes", []) if note["kind"] == NoteKind.RESTORE_FAILED)
     advisories = f"; {len(advisory)} advisory ({_listed(advisory, 2)})" if advisory else ""
-    parts = []
+    parts: list[str] = []
+    first = State.SUITE_ERROR
     if unrestored:
         parts.append(f"RESTORE FAILED: {unrestored} ad group(s) not left as the run found them (exit 6)")
     if errors:
@@ -121,16 +129,19 @@ def headline(verdicts: dict) -> str:
     if changed:  # found by the restore, outside any test: a MUST broken on the run as a whole
         failed = [*failed, (f"MUST INT-OTHER-GROUPS ({changed} watched ad group(s) changed)", ["all"])]
     if failed:
+        first = first if parts else State.FAILED
         parts.append(f"FAILED: {_listed(failed)}")
     if waived:
+        first = first if parts else State.WAIVED
         parts.append(f"WAIVED (accepted, not passed): {_listed(waived)}")
     if not parts:
         versions = sorted({v for row in cells.values() for v in row})
         if not calls:
-            return "NOTHING JUDGED: no test ran"
+            return State.SUITE_ERROR, "NOTHING JUDGED: no test ran"
+        first = State.PASSED
         parts.append(f"PASSED: no MUST rule broken on {', '.join(versions)} ({len(calls)} tests)")
     unused_waivers = f"; {unused} waiver(s) unused" if unused else ""
-    return "; ".join(parts) + advisories + unused_waivers
+    return first, "; ".join(parts) + advisories + unused_waivers
 
 
 def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
