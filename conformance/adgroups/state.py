@@ -96,19 +96,32 @@ def obtain(
     paused = api.post(pause_path(group_id), headers=api.auth)
     result.route.append(paused)
     if paused.status != 200:
-        result.violations += conflict_violations(paused) if refused(paused) else json_violations(paused)
-        if conflict and refused(paused):
-            result.not_exercised = (
-                f"unpause and pause both refused ({first.status}, {paused.status}): neither paused "
-                "nor active (rejected, say), so no 200 unpause can be had"
-            )
-        elif conflict:
-            result.not_exercised = (
-                f"unpause answered {first.status} and the pause to retry it answered {paused.status}"
-            )
+        _pause_refused(result, first, paused, conflict)
         return result
     second = api.post(unpause_path(group_id), headers=headers)
     result.route.append(second)
+    _unpaused_after_the_pause(result, paused, second, status_rule)
+    return result
+
+
+def _pause_refused(result: Obtained, first: Exchange, paused: Exchange, conflict: bool) -> None:
+    """The pause meant to retry a refused unpause did not answer 200: what that breaks, and why
+    the group cannot be exercised where the first unpause was a refusal."""
+    result.violations += conflict_violations(paused) if refused(paused) else json_violations(paused)
+    if conflict and refused(paused):
+        result.not_exercised = (
+            f"unpause and pause both refused ({first.status}, {paused.status}): neither paused "
+            "nor active (rejected, say), so no 200 unpause can be had"
+        )
+    elif conflict:
+        result.not_exercised = (
+            f"unpause answered {first.status} and the pause to retry it answered {paused.status}"
+        )
+
+
+def _unpaused_after_the_pause(result: Obtained, paused: Exchange, second: Exchange, status_rule: str) -> None:
+    """The unpause after a 200 pause: its body, or what its refusal breaks (a group the pause
+    reported paused must be activated: BEH-ACTIVATES)."""
     if second.status == 200:
         result.exchange = second
     elif refused(second) and (body_of(paused) or {}).get("status") == "paused":
@@ -124,7 +137,6 @@ def obtain(
         result.violations.append(
             violation(status_rule, f"unpause after a pause answered {second.status}, not 200")
         )
-    return result
 
 
 def pause_first(api: ApiClient, group_id: str, version: str | None = None) -> Obtained:
