@@ -190,22 +190,50 @@ def allure_test_ids() -> dict[str, str]:
 
 def matrix_html(
     verdicts: dict,
-    cells: dict[str, dict[str, str | None]],
+    cells: dict[str, dict[str, State]],
     notes: list[dict] | None = None,
     run_coverage: dict | None = None,
     test_ids: dict[str, str] | None = None,
 ) -> str:
     """The matrix page: the verdict, a strip per version, then every rule's cell; a failed or
     advisory cell links to the Allure test that judged it and shows its first violation."""
-    catalogue = rules.catalogue()
     versions, marked = marks(cells, run_coverage)
-    why = verdict.reasons(verdicts)
+    sections = "".join(
+        f"<h2>{html.escape(heading)}</h2><ul>"
+        + "".join(f"<li>{html.escape(e)}</li>" for e in entries)
+        + "</ul>"
+        for heading, entries in note_sections(notes or [], each_restore(verdicts))
+    )
+    head = "".join(f"<th>{v}</th>" for v in versions)
+    rows = rule_rows(versions, marked, verdict.reasons(verdicts), test_ids or {})
+    table = f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{rows}</table>"
+    body = f"<h2>Rules per version</h2><table>{strip_rows(cells)}</table><h2>Every rule</h2>{table}{sections}"
+    return pages.page("conformance-matrix.html", "Conformance matrix", body)
+
+
+def strip_rows(cells: dict[str, dict[str, State]]) -> str:
+    """A row per version: how many rules are in each state."""
+    return "".join(
+        f"<tr><th>{version}</th>"
+        + "".join(
+            f"<td style='background:{COLOURS[state][0] if counts[state] else '#fff'}'>{counts[state]} {state}</td>"
+            for state in State
+        )
+        + "</tr>"
+        for version, counts in verdict.strip(cells).items()
+    )
+
+
+def rule_rows(versions: list[str], marked: dict[str, list[Mark]], why: dict, test_ids: dict[str, str]) -> str:
+    """A row per rule, under its area's heading: its cell per version (a failed, advisory or
+    waived one links to the test that judged it and shows its first violation), and its text."""
+    catalogue = rules.catalogue()
 
     def cell(rule_id: str, version: str, mark: Mark) -> str:
         text = html.escape(mark.text)
         reason = why.get((rule_id, version))
         if reason is not None and mark.state in (State.FAILED, State.ADVISORY, State.WAIVED):
-            test_id = (test_ids or {}).get(reason["title"])
+            test_id = test_ids.get(reason["title"])
             if test_id:
                 text = f"<a href='index.html#/{test_id}'>{text}</a>"
             text += f"<br><small>{html.escape(reason['first'])}</small>"
@@ -223,28 +251,7 @@ def matrix_html(
             f"<tr><th title='{html.escape(rule.text)}'>{rule_id}</th><td>{rule.level}</td>{''.join(tds)}"
             f"<td>{html.escape(rule.text + traced(rule))}</td></tr>"
         )
-    strip = verdict.strip(cells)
-    strip_rows = "".join(
-        f"<tr><th>{version}</th>"
-        + "".join(
-            f"<td style='background:{COLOURS[state][0] if counts[state] else '#fff'}'>{counts[state]} {state}</td>"
-            for state in State
-        )
-        + "</tr>"
-        for version, counts in strip.items()
-    )
-    head = "".join(f"<th>{v}</th>" for v in versions)
-    sections = "".join(
-        f"<h2>{html.escape(heading)}</h2><ul>"
-        + "".join(f"<li>{html.escape(e)}</li>" for e in entries)
-        + "</ul>"
-        for heading, entries in note_sections(notes or [], each_restore(verdicts))
-    )
-    table = (
-        f"<table><tr><th>rule</th><th>level</th>{head}<th>what it demands</th></tr>{''.join(rows)}</table>"
-    )
-    body = f"<h2>Rules per version</h2><table>{strip_rows}</table><h2>Every rule</h2>{table}{sections}"
-    return pages.page("conformance-matrix.html", "Conformance matrix", body)
+    return "".join(rows)
 
 
 def tidy_results(results: Path) -> None:
