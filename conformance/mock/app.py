@@ -319,7 +319,10 @@ class MockApi:
         scheme, _, credentials = (header or "").partition(" ")
         if scheme.lower() != "bearer":
             return None
-        given = credentials.strip().encode("latin-1", "replace")
+        return self.holder(credentials.strip().encode("latin-1", "replace"))
+
+    def holder(self, given: bytes) -> str | None:
+        """Whose token ``given`` is (MAIN, PEER, READ_ONLY), compared in constant time; None: nobody's."""
         tokens = ((MAIN, self.token), (PEER, self.peer_token), (READ_ONLY, self.read_only_token))
         return next((who for who, token in tokens if hmac.compare_digest(given, token.encode())), None)
 
@@ -426,19 +429,7 @@ class MockApi:
         # exactly 'Bearer' (any case, RFC 9110 §11.1), one or more spaces, the token byte for byte
         scheme, _, credentials = (header or "").partition(" ")
         credentials = credentials.strip() if self.profile.trim_token else credentials.lstrip(" ")
-        given = credentials.encode("latin-1", "replace")
-        caller = next(
-            (
-                who
-                for who, token in (
-                    (MAIN, self.token),
-                    (PEER, self.peer_token),
-                    (READ_ONLY, self.read_only_token),
-                )
-                if scheme.lower() == "bearer" and hmac.compare_digest(given, token.encode())
-            ),
-            None,
-        )
+        caller = self.holder(credentials.encode("latin-1", "replace")) if scheme.lower() == "bearer" else None
         if fault.authorized(header, caller == MAIN, self.token):
             return MAIN
         if caller is not None:
