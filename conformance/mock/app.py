@@ -207,8 +207,8 @@ class MockApi:
     def transport(self, request: Request, response: Response) -> None:
         """The profile's transport-level readings: headers, version echo, gzip, connection close."""
         profile = self.profile
-        for name, value in profile.headers.items():
-            response.headers[name] = value
+        for name, value in profile.headers.items():  # defaults: a header the answer set (a fault's) stays
+            response.headers.setdefault(name, value)
         if profile.echo_version and "api-version-date" in request.headers and response.status_code == 200:
             response.headers["Api-Version-Date"] = request.headers["api-version-date"]
         if profile.gzip and "gzip" in request.headers.get("accept-encoding", "") and response.body:
