@@ -119,7 +119,13 @@ def test_no_module_is_imported_inside_a_thread(tmp_path, fault):
         completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     finally:
         mock.stop()
-    assert completed.returncode == (0 if fault is None else 1), completed.stdout[-3000:]
+    # a suite error's own section (its traceback) first: the tail alone may not reach it
+    errors = (
+        completed.stdout[completed.stdout.find("SUITE ERRORS") :][:4000]
+        if "SUITE ERRORS" in completed.stdout
+        else ""
+    )
+    assert completed.returncode == (0 if fault is None else 1), errors + completed.stdout[-3000:]
     assert json.loads((tmp_path / "seen.json").read_text()) == {}
 
 
