@@ -1,8 +1,9 @@
-// Allure 3 configuration for `./run conformance` (conformance/report/cli.py runs `allure generate`).
+// Allure 3 configuration for `./run conformance` (conformance/report/allure.py runs `allure generate`).
 export default {
   name: "unpause conformance",
   output: "reports/html",
-  historyPath: "reports/history/history.jsonl",
+  // beside the run's reports (conformance/report/allure.py sets it; reports/history/ by default)
+  historyPath: process.env.CONFORMANCE_ALLURE_HISTORY ?? "reports/history/history.jsonl",
   categories: {
     rules: [
       { name: "Contract violation (MUST)", matchedStatuses: ["failed"], messageRegex: "[\\s\\S]*RuleFailure: (VER|SCHEMA|INV|BEH|AUTH|ERR|XVER)-[\\s\\S]*" },

@@ -6,7 +6,6 @@ Everything version-specific comes from ``schemas/versions.json``: adding a versi
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 
-SCHEMAS_DIR = Path(os.environ.get("CONFORMANCE_SCHEMAS_DIR", Path(__file__).resolve().parents[2] / "schemas"))
+from conformance.contract import data
+
+SCHEMAS_DIR = data.SCHEMAS
 
 
 def parse_iso8601(value: str) -> datetime:

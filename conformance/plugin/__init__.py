@@ -2,7 +2,7 @@
 
 Loaded by every pytest run in the environment, it adds the suite's options (so ``--help`` lists
 them) and nothing else until a run collects the conformance suites (the ``conformance_suites``
-ini directory, ``suites`` by default): only then does it register its parts, each one concern:
+ini directory, ``suites`` by default, or the packaged ones an installed run collects): only then does it register its parts, each one concern:
 
 - ``options``: every option, the hypothesis profiles, the state machine's sizes;
 - ``session``: the target, its client and embedded mock, census and restore, the fixtures;
@@ -18,10 +18,9 @@ ini directory, ``suites`` by default): only then does it register its parts, eac
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from conformance.contract import data
 from conformance.plugin import options
 
 
@@ -30,17 +29,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def runs_the_suites(config: pytest.Config) -> bool:
-    """Whether a path this run collects is the suites' directory, inside it or above it."""
-    suites = (config.rootpath / config.getini("conformance_suites")).resolve()
+    """Whether a path this run collects is a suites' directory (the rootdir's, or the packaged one an
+    installed run collects wherever it starts), inside it or above it."""
+    folders = {(config.rootpath / config.getini("conformance_suites")).resolve(), data.SUITES}
     for arg in config.args:
         path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
-        if path == suites or suites in path.parents or path in suites.parents:
+        if any(path == suites or suites in path.parents or path in suites.parents for suites in folders):
             return True
     return False
 
 
+# the suites' own markers, registered by the plugin so a run outside this repository (no
+# pyproject.toml of ours) accepts them under --strict-markers
+MARKERS = (
+    "rule(id): the catalogue rule (schemas/rules.yaml) a conformance test checks",
+    "area(name): the allure feature (area) of a test, when not its first rule's area",
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     if not runs_the_suites(config):
         return
     options.register_profiles()
@@ -64,25 +74,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     one line of what it is; then exit, as --fixtures does."""
     if not (config.getoption("list_faults") or config.getoption("list_profiles")):
         return None
-    lines = []
-    if config.getoption("list_faults"):
-        from conformance.mock.faults import CATALOGUE
+    from conformance.mock.listing import listing
 
-        lines.append(f"faults (--mock-fault NAME): {len(CATALOGUE)}")
-        width = max(map(len, CATALOGUE))
-        lines += [f"  {f.name:<{width}}  {f.description} [{', '.join(f.rules)}]" for f in CATALOGUE.values()]
-    if config.getoption("list_profiles"):
-        from conformance.mock.profiles import CATALOGUE as PROFILES
-
-        lines.append(f"correct variants (--mock-profile NAME): {len(PROFILES)}")
-        width = max(map(len, PROFILES))
-        lines += [f"  {p.name:<{width}}  {first_sentence(p.reading)}" for p in PROFILES.values()]
-    print("\n".join(lines))
+    print(listing(config.getoption("list_faults"), config.getoption("list_profiles")))
     return 0
-
-
-def first_sentence(text: str) -> str:
-    """A description's first sentence (up to a full stop or colon), on one line."""
-    flat = " ".join(text.split())
-    match = re.match(r"(.+?[.:])(?:\s|$)", flat)
-    return match.group(1).rstrip(":") if match else flat

@@ -104,7 +104,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # options whose value the rerun command never repeats: secrets, and where this run wrote its files
 SECRET_OPTIONS = ("--api-token", "--compare-api-token")
-OUTPUT_OPTIONS = ("--junitxml", "--junit-xml", "--alluredir", "--verdicts-json", "--clean-alluredir")
+# (and where an installed run's settings are: unpause-conformance run adds them)
+OUTPUT_OPTIONS = (
+    "--junitxml",
+    "--junit-xml",
+    "--alluredir",
+    "--verdicts-json",
+    "--clean-alluredir",
+    "-c",
+    "--rootdir",
+)
 SELECTION_OPTIONS = ("-k", "--hypothesis-seed", "-x", "--exitfirst", "-n", "--numprocesses", "--dist")
 
 
@@ -121,7 +130,7 @@ def rerun_command(config: pytest.Config, item: pytest.Item) -> str:
         if name in (*SECRET_OPTIONS, *OUTPUT_OPTIONS, *SELECTION_OPTIONS):
             skip = "=" not in arg and name not in ("--clean-alluredir", "-x", "--exitfirst")
             continue
-        if not arg.startswith("-") and (arg.split("::")[0].endswith(".py") or arg.rstrip("/") == "suites"):
+        if not arg.startswith("-") and (arg.split("::")[0].endswith(".py") or Path(arg).name == "suites"):
             continue  # a path: the selection is this test's
         kept.append(arg)
     runner = os.environ.get("CONFORMANCE_RUNNER") or "pytest suites"

@@ -10,7 +10,6 @@ results, and prints how to render them.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import html
 import json
 import os
@@ -18,66 +17,110 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from conformance.contract import changelog, rules
+from conformance.contract import changelog, data, rules
 from conformance.judge import coverage
 from conformance.judge.notes import NoteKind
-from conformance.report import badges, changelog_page, coverage_page, drift_page, pages, verdict, wfc
+from conformance.report import allure, badges, changelog_page, coverage_page, drift_page, pages, verdict, wfc
 from conformance.report.notes import note_sections
 from conformance.report.verdict import COLOURS, State, matrix
 
-ROOT = Path(__file__).resolve().parents[2]
-REPORTS = Path(os.environ.get("CONFORMANCE_REPORTS_DIR", ROOT / "reports"))
-RESULTS = REPORTS / "allure-results"
-JUNIT = REPORTS / "junit.xml"
-HTML = REPORTS / "html"
-VERDICTS = REPORTS / "verdicts.json"
-WFC_REPORT = REPORTS / "wfc-report.json"  # the run in the Web Fuzzing Commons report format
-MATRIX_MD = REPORTS / "conformance-matrix.md"
-COVERAGE_MD = REPORTS / "response-coverage.md"
-CHANGELOG_MD = REPORTS / "version-changelog.md"
-DRIFT_MD = REPORTS / "drift.md"
-BADGES = REPORTS / "badges"
-ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+
+@dataclass(frozen=True)
+class Reports:
+    """Where a run's artifacts go: ``--reports DIR`` (./reports by default; CONFORMANCE_REPORTS_DIR)."""
+
+    root: Path
+
+    results = property(lambda self: self.root / "allure-results")
+    junit = property(lambda self: self.root / "junit.xml")
+    html = property(lambda self: self.root / "html")
+    verdicts = property(lambda self: self.root / "verdicts.json")
+    wfc = property(lambda self: self.root / "wfc-report.json")  # the run in the Web Fuzzing Commons format
+    matrix_md = property(lambda self: self.root / "conformance-matrix.md")
+    coverage_md = property(lambda self: self.root / "response-coverage.md")
+    changelog_md = property(lambda self: self.root / "version-changelog.md")
+    drift_md = property(lambda self: self.root / "drift.md")
+    badges = property(lambda self: self.root / "badges")
 
 
-def run_suites(pytest_args: list[str]) -> tuple[int, Path]:
-    """Run the suites with every artifact in a staging folder under reports/ (published only when
-    the run judged something: a --help, a usage error or a collection leaves reports/ as it was)."""
-    REPORTS.mkdir(exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".run-", dir=REPORTS))
-    command = [
+# the artifacts pytest writes, staged and then published together
+RUN_ARTIFACTS = ("junit.xml", "allure-results", "verdicts.json")
+
+
+USAGE_ERROR = 4  # as the suites' own: nothing was sent
+
+
+def reports_option(args: list[str]) -> tuple[Path | None, list[str]]:
+    """``--reports DIR`` (or ``--reports=DIR``), wherever it is among pytest's options, apart from them."""
+    folder, rest, it = None, [], iter(args)
+    for arg in it:
+        if arg == "--reports" or arg.startswith("--reports="):
+            value = arg.split("=", 1)[1] if "=" in arg else next(it, None)
+            if not value:
+                raise ValueError("--reports needs a folder")
+            folder = Path(value)
+        else:
+            rest.append(arg)
+    return folder, rest
+
+
+def default_reports() -> Reports:
+    return Reports(Path(os.environ.get("CONFORMANCE_REPORTS_DIR") or "reports").absolute())
+
+
+def suites_command(staging: Path) -> list[str]:
+    """pytest over the suites, from wherever it is run (the user's relative paths stay theirs): a
+    checkout's suites/ under its pyproject.toml, or an installed copy's with their packaged settings."""
+    artifacts = [
+        f"--junitxml={staging / 'junit.xml'}",
+        f"--alluredir={staging / 'allure-results'}",
+        f"--verdicts-json={staging / 'verdicts.json'}",
+    ]
+    if data.checkout() is not None:
+        return [sys.executable, "-m", "pytest", str(data.SUITES), *artifacts]
+    ini = data.PYTEST_INI
+    return [
         sys.executable,
         "-m",
         "pytest",
-        "suites",
-        f"--junitxml={staging / JUNIT.name}",
-        f"--alluredir={staging / RESULTS.name}",
-        f"--verdicts-json={staging / VERDICTS.name}",
-        *pytest_args,
+        "-c",
+        str(ini),
+        f"--rootdir={ini.parent}",
+        str(data.SUITES),
+        *artifacts,
     ]
+
+
+def run_suites(reports: Reports, pytest_args: list[str], runner: str) -> tuple[int, Path]:
+    """Run the suites with every artifact in a staging folder under reports/ (published only when
+    the run judged something: a --help, a usage error or a collection leaves reports/ as it was)."""
+    reports.root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".run-", dir=reports.root))
     # the plugin's rerun lines say how this run started
-    env = {**os.environ, "CONFORMANCE_RUNNER": os.environ.get("CONFORMANCE_RUNNER", "./run conformance")}
-    return subprocess.run(command, cwd=ROOT, check=False, env=env).returncode, staging
+    env = {**os.environ, "CONFORMANCE_RUNNER": os.environ.get("CONFORMANCE_RUNNER", runner)}
+    completed = subprocess.run([*suites_command(staging), *pytest_args], check=False, env=env)
+    return completed.returncode, staging
 
 
 def judged(status: int, staging: Path) -> bool:
     """Whether a run's artifacts are a report: the suites ran tests to a verdict (0 passed, 1 failed,
     3 a suite error, 6 a restore failed), not --help, --version, a usage error (4), an interrupt
     (2), no test selected (5) or a collection only (no test ran)."""
-    path = staging / VERDICTS.name
+    path = staging / "verdicts.json"
     if status not in (0, 1, 3, 6) or not path.exists():
         return False
     outcomes = json.loads(path.read_text(encoding="utf-8")).get("outcomes", [])
     return any(outcome["when"] == "call" for outcome in outcomes)
 
 
-def publish(staging: Path) -> None:
+def publish(reports: Reports, staging: Path) -> None:
     """The run's artifacts in place of the last run's, and every page derived from them rebuilt."""
-    for name in (JUNIT.name, RESULTS.name, VERDICTS.name):
-        published, staged = REPORTS / name, staging / name
+    for name in RUN_ARTIFACTS:
+        published, staged = reports.root / name, staging / name
         if published.is_dir():
             shutil.rmtree(published)
         elif published.exists():
@@ -150,6 +193,7 @@ def each_restore(verdicts: dict) -> bool:
 
 
 def write_matrix(
+    reports: Reports,
     verdicts: dict,
     cells: dict[str, dict[str, str | None]],
     notes: list[dict] | None = None,
@@ -168,17 +212,17 @@ def write_matrix(
         )
     text = "## Conformance matrix\n\n" + "\n".join(lines) + "\n"
     if run_coverage:
-        text += f"\n'partly': the run's 200 bodies hit only some of the rule's documented branches ({COVERAGE_MD.name}).\n"
+        text += f"\n'partly': the run's 200 bodies hit only some of the rule's documented branches ({reports.coverage_md.name}).\n"
     for heading, entries in note_sections(notes or [], each_restore(verdicts)):
         text += f"\n### {heading}\n\n" + "".join(f"- {entry}\n" for entry in entries)
-    MATRIX_MD.write_text(text, encoding="utf-8")
+    reports.matrix_md.write_text(text, encoding="utf-8")
     return text
 
 
-def allure_test_ids() -> dict[str, str]:
+def allure_test_ids(html: Path) -> dict[str, str]:
     """Test title -> its page's id in the rendered Allure report (its own ids, not the results');
     the titles are unique in a run (plugin/titles.py)."""
-    path = HTML / "test-results.json"
+    path = html / "test-results.json"
     if not path.exists():
         return {}
     by_id = json.loads(path.read_text(encoding="utf-8")).get("byId", {})
@@ -254,121 +298,87 @@ def rule_rows(versions: list[str], marked: dict[str, list[Mark]], why: dict, tes
     return "".join(rows)
 
 
-def tidy_results(results: Path) -> None:
-    """What a reader of a test's page needs, not pytest's machinery: fixture set-ups and teardowns
-    that went well are dropped (a failing one stays), and a verdict's trace, the same text as its
-    message, is not shown twice."""
-    for path in results.glob("*-container.json"):
-        container = json.loads(path.read_text(encoding="utf-8"))
-        for phase in ("befores", "afters"):
-            container[phase] = [
-                f for f in container.get(phase, []) if f.get("status") in ("failed", "broken")
-            ]
-        path.write_text(json.dumps(container), encoding="utf-8")
-    for path in results.glob("*-result.json"):
-        result = json.loads(path.read_text(encoding="utf-8"))
-        details = result.get("statusDetails") or {}
-        trace, message = details.get("trace", ""), details.get("message", "")
-        if trace and trace.strip() and trace.strip() in message:
-            del details["trace"]
-            path.write_text(json.dumps(result), encoding="utf-8")
-
-
-def render_html() -> bool:
-    """Render reports/html/ with the pinned Allure 3; False (with instructions) when impossible."""
-    if not ALLURE.exists() and shutil.which("npm"):
-        # one installer at a time: parallel runs (xdist workers, CI shards) would clobber node_modules
-        with open(ROOT / ".npm-install.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not ALLURE.exists():
-                print("report: installing the pinned Allure 3 generator (npm ci)…", file=sys.stderr)
-                subprocess.run(
-                    ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=False
-                )
-    if not ALLURE.exists():
-        print(
-            "report: the Allure generator is not installed, so reports/html/ was not written. The results are "
-            f"kept in {RESULTS}; render them with `npm ci && npx allure generate {RESULTS} -o {HTML}`.",
-            file=sys.stderr,
-        )
-        return False
-    if HTML.exists():
-        shutil.rmtree(HTML)
-    tidy_results(RESULTS)
-    completed = subprocess.run(
-        [str(ALLURE), "generate", str(RESULTS), "--output", str(HTML)],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if completed.returncode != 0:
-        print(
-            f"report: allure generate failed ({completed.returncode}); results kept in {RESULTS}\n"
-            f"{completed.stderr[-2000:]}",
-            file=sys.stderr,
-        )
-        return False
-    index = HTML / "index.html"
-    index.write_text(pages.private(index.read_text(encoding="utf-8")), encoding="utf-8")
-    return True
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    runner: str = "./run conformance",
+    render_command: str = "python -m conformance.report render",
+) -> int:
+    """``run``: the suites, then every page; ``render``: the pages of the last run again. ``runner``
+    and ``render_command`` are how the user started it, for the lines that tell them what to run."""
     parser = argparse.ArgumentParser(prog="python -m conformance.report")
     parser.add_argument("command", choices=["run", "render"])
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    pytest_args = [a for a in args.pytest_args if a != "--"]
+    try:
+        folder, pytest_args = reports_option([a for a in args.pytest_args if a != "--"])
+    except ValueError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    reports = Reports(folder.absolute()) if folder else default_reports()
+    status = 0
     if args.command == "run":
-        status, staging = run_suites(pytest_args)
+        existed = reports.root.exists()
+        status, staging = run_suites(reports, pytest_args, runner)
         if not judged(status, staging):
             shutil.rmtree(staging, ignore_errors=True)
+            if not existed:
+                reports.root.rmdir()  # made for the staging folder only
             if status not in (0, 5) or not any(a in pytest_args for a in QUIET_OPTIONS):
                 print(
-                    f"report: this run judged nothing (exit {status}); {REPORTS} is left as it was",
+                    f"report: this run judged nothing (exit {status}); {reports.root} is left as it was",
                     file=sys.stderr,
                 )
             return status
-        publish(staging)
-    else:
-        status = 0
-    if not VERDICTS.exists():
-        print(f"report: no {VERDICTS} to render; run `./run conformance` first", file=sys.stderr)
+        publish(reports, staging)
+    if not reports.verdicts.exists():
+        print(f"report: no {reports.verdicts} to render; run `{runner}` first", file=sys.stderr)
         return 4
-    verdicts = json.loads(VERDICTS.read_text(encoding="utf-8"))
-    cells = matrix(verdicts)
-    notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}
-    write_matrix(verdicts, cells, notes, run_coverage)
-    WFC_REPORT.write_text(json.dumps(wfc.report(verdicts), indent=1), encoding="utf-8")
-    COVERAGE_MD.write_text(coverage_page.markdown(run_coverage), encoding="utf-8")
-    versions_changelog = changelog.changelog(changelog.SchemasFolder(changelog.SCHEMAS_DIR))
-    CHANGELOG_MD.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
-    run_drift, compare = verdicts.get("drift"), verdicts.get("compare")
-    DRIFT_MD.write_text(drift_page.markdown(run_drift, compare), encoding="utf-8")
-    matrix_markdown = MATRIX_MD.read_text(encoding="utf-8")
-    for name, svg in badges.version_badges(verdicts).items():
-        BADGES.mkdir(exist_ok=True)
-        (BADGES / name).write_text(svg, encoding="utf-8")
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
-            summary.write(badges.step_summary(verdicts, matrix_markdown))
-    rendered = render_html()
-    if rendered:
-        extra_pages = {
-            "conformance-matrix.html": matrix_html(verdicts, cells, notes, run_coverage, allure_test_ids()),
-            "response-coverage.html": coverage_page.html_page(run_coverage),
-            "version-changelog.html": changelog_page.html_page(versions_changelog),
-            "drift.html": drift_page.html_page(run_drift, compare),
-        }
-        for name, page in extra_pages.items():
-            (HTML / name).write_text(pages.stamped(page, verdicts.get("run")), encoding="utf-8")
-        shutil.copytree(BADGES, HTML / "badges")  # published with the report (GitHub Pages)
-        print(
-            f"report: {HTML / 'index.html'} (and beside it {', '.join(extra_pages)}); "
-            f"also in {MATRIX_MD.parent}: {MATRIX_MD.name}, {COVERAGE_MD.name}, {CHANGELOG_MD.name}, {DRIFT_MD.name}",
-            file=sys.stderr,
-        )
+    verdicts = json.loads(reports.verdicts.read_text(encoding="utf-8"))
+    write_pages(
+        reports, verdicts, rerender=f"{runner.replace(' conformance', '').replace(' run', '')} render"
+    )
     if verdicts.get("run"):
         print(verdicts["run"]["headline"], flush=True)  # the verdict stays the last line
     return status
+
+
+def write_pages(reports: Reports, verdicts: dict, rerender: str) -> None:
+    """Every page derived from verdicts.json (markdown, WFC, badges, the job summary), then the HTML:
+    the Allure report where the generator can run, and the matrix pages beside it in any case."""
+    cells = matrix(verdicts)
+    notes, run_coverage = verdicts.get("notes", []), verdicts.get("coverage") or {}
+    matrix_markdown = write_matrix(reports, verdicts, cells, notes, run_coverage)
+    reports.wfc.write_text(json.dumps(wfc.report(verdicts), indent=1), encoding="utf-8")
+    reports.coverage_md.write_text(coverage_page.markdown(run_coverage), encoding="utf-8")
+    versions_changelog = changelog.changelog(changelog.SchemasFolder(changelog.SCHEMAS_DIR))
+    reports.changelog_md.write_text(changelog.markdown(versions_changelog), encoding="utf-8")
+    run_drift, compare = verdicts.get("drift"), verdicts.get("compare")
+    reports.drift_md.write_text(drift_page.markdown(run_drift, compare), encoding="utf-8")
+    for name, svg in badges.version_badges(verdicts).items():
+        reports.badges.mkdir(exist_ok=True)
+        (reports.badges / name).write_text(svg, encoding="utf-8")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
+            summary.write(badges.step_summary(verdicts, matrix_markdown))
+    # a stale index.html beside this run's matrix would contradict it: the folder is rebuilt whole
+    shutil.rmtree(reports.html, ignore_errors=True)
+    rendered = allure.render(reports.results, reports.html, rerender)
+    reports.html.mkdir(parents=True, exist_ok=True)
+    extra_pages = {
+        "conformance-matrix.html": matrix_html(
+            verdicts, cells, notes, run_coverage, allure_test_ids(reports.html)
+        ),
+        "response-coverage.html": coverage_page.html_page(run_coverage),
+        "version-changelog.html": changelog_page.html_page(versions_changelog),
+        "drift.html": drift_page.html_page(run_drift, compare),
+    }
+    for name, page in extra_pages.items():
+        (reports.html / name).write_text(pages.stamped(page, verdicts.get("run")), encoding="utf-8")
+    if reports.badges.exists():
+        shutil.copytree(reports.badges, reports.html / "badges")  # published with the report (GitHub Pages)
+    beside = ("index.html and beside it " if rendered else "") + ", ".join(extra_pages)
+    print(
+        f"report: {reports.html}: {beside}; also in {reports.root}: {reports.matrix_md.name}, "
+        f"{reports.coverage_md.name}, {reports.changelog_md.name}, {reports.drift_md.name}",
+        file=sys.stderr,
+    )
