@@ -14,8 +14,15 @@ import hypothesis
 import pytest
 
 from conformance.mock.server import MockServer
+from conformance.tools import mutation
+from conformance.tools.forkserver import ForkServers
 
 TOKEN = "selftest-token-3b1f0c"
+
+# The suite runs the self-tests start judge the code, not the amount of testing: each gets the
+# profile a developer's run gets (quick), under CI=true too (there it would default to thorough,
+# 300 cases a property test); a test about a profile names it (--hypothesis-profile=…).
+os.environ.pop("CI", None)
 
 # the self-tests' own hypothesis tests (the suite's profiles are the plugin's, for suites/ only):
 # no deadline, as they send requests to a mock on a machine that may be busy
@@ -81,3 +88,23 @@ def shared_run(tmp_path_factory, key: str, build) -> tuple[Path, dict]:
             folder.mkdir(exist_ok=True)
             done.write_text(json.dumps(build(folder)))
     return folder, json.loads(done.read_text())
+
+
+# one fork server per worker, started by the first test that runs the suites (it is marked subprocess)
+_SERVERS = ForkServers(mutation.ROOT)
+OWN_PATHS = ("CONFORMANCE_SCHEMAS_DIR", "PYTHONPATH")
+
+
+def run_suite(*args: str, timeout: float | None = None, env: dict[str, str] | None = None):
+    """``mutation.run_suite``, forked from a process that imported pytest, its plugins and the suite
+    once (conformance.tools.forkserver): the self-tests start about 200 suite runs, and a fresh
+    interpreter spends about 1.5 s of CPU importing before each. A run with paths of its own (the
+    schemas, read at import; a test's plugin on PYTHONPATH, which xdist workers of a forked run
+    did not load) gets a fresh interpreter."""
+    if any((env or os.environ).get(name) != os.environ.get(name) for name in OWN_PATHS):
+        return mutation.run_suite(*args, timeout=timeout, env=env)
+    return _SERVERS.run(mutation.suite_command(*args)[3:], timeout=timeout, env=env)
+
+
+def pytest_sessionfinish(session):
+    _SERVERS.close()

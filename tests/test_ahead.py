@@ -14,8 +14,7 @@ import pytest
 from conformance.mock.dataset import build_dataset
 from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
-from conformance.tools.mutation import run_suite
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, run_suite
 from tests.test_parallel import SENT_BY_TEST
 
 pytestmark = pytest.mark.subprocess  # every test here starts a process

@@ -14,7 +14,7 @@ from conformance.judge import coverage
 from conformance.mock.dataset import build_dataset, render
 from conformance.report import cli as report
 from conformance.report.verdict import State
-from conformance.tools.mutation import run_suite
+from tests.conftest import run_suite
 
 LATEST, ORIGINAL = "2026-06-20", "2025-01-01"
 

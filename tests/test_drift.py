@@ -16,7 +16,7 @@ from conformance.mock.faults import CATALOGUE as FAULTS
 from conformance.mock.profiles import CATALOGUE as PROFILES
 from conformance.mock.server import MockServer
 from conformance.report import drift_page
-from conformance.tools.mutation import run_suite
+from tests.conftest import run_suite
 
 pytestmark = pytest.mark.subprocess  # every test here starts a process
 

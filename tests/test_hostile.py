@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conformance.tools.mutation import ROOT, run_suite, suite_command
+from conformance.tools.mutation import ROOT, suite_command
+from tests.conftest import run_suite
 from tests.hostile import MODES, HostileServer, refused_port
 
 TOKEN = "hostile-run-token-5e4d3c2b1a"

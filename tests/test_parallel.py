@@ -17,8 +17,7 @@ from conformance.mock.dataset import build_dataset
 from conformance.mock.profiles import DEFAULT
 from conformance.mock.server import MockServer
 from conformance.plugin.target import Target, neighbours, to_watch
-from conformance.tools.mutation import run_suite
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, run_suite
 
 # without the census and restore (one request each per ad group), the run sends only the generated cases
 POSITIVE_ONE_VERSION = [

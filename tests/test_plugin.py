@@ -125,3 +125,15 @@ def test_stop_when_broken_ends_early_with_the_verdict_s_exit_status(rule, fault,
         int(n) for n in re.findall(r"(\d+) (?:passed|failed|xfailed)", whole.stdout.splitlines()[-2])
     ]
     assert sum(ran) < sum(ran_whole)
+
+
+@pytest.mark.parametrize(("ci", "profile"), [("true", "thorough"), (None, "quick"), ("false", "quick")])
+def test_a_run_under_ci_defaults_to_the_thorough_profile(monkeypatch, ci, profile):
+    """CI=true makes an unpinned run thorough (the self-tests' own suite runs drop CI: tests/conftest.py)."""
+    from conformance.plugin import options
+
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert options.default_profile() == profile

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from conformance.mock.faults import CATALOGUE as FAULTS
-from conformance.tools.mutation import run_suite
+from tests.conftest import run_suite
 
 pytestmark = pytest.mark.subprocess  # every test here starts a process
 

@@ -15,7 +15,7 @@ import pytest
 from conformance.mock.profiles import CATALOGUE, DEFAULT
 from conformance.mock.replies import Reply
 from conformance.mock.server import MockServer
-from conformance.tools.mutation import run_suite
+from tests.conftest import run_suite
 
 TOKEN = "variant-token-7c6b5a"
 

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.contract import rules
 from conformance.judge import waivers
-from conformance.tools.mutation import run_suite
+from tests.conftest import run_suite
 
 CTR = "2026-06-20-INV-CTR"  # the one test the runs below select: INV-CTR on 2026-06-20
 TODAY = dt.date(2026, 12, 2)

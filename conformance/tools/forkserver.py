@@ -35,6 +35,9 @@ for line in requests:
             os.chdir(run["cwd"])
             os.environ.clear()
             os.environ.update(run["env"])
+            # a run's own PYTHONPATH (a plugin of the test's, -p NAME) is on its path as in a fresh process
+            paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            sys.path[:0] = [path for path in paths if path and path not in sys.path]
             for fd, name in ((1, "stdout"), (2, "stderr")):
                 os.dup2(os.open(run[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
             sys.stdin = open(os.devnull)
