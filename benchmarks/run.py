@@ -192,12 +192,7 @@ def marginal(small: dict, large: dict, cases: tuple[int, int]) -> dict:
     }
 
 
-def main() -> int:
-    if sys.argv[1:2] == ["--latency"]:
-        # the latency benchmark (a proxy holding each response 0, 50, 150 ms): benchmarks/latency.py
-        from latency import main as latency_main
-
-        return latency_main(sys.argv[2:])
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -210,112 +205,121 @@ def main() -> int:
     args = parser.parse_args()
     if args.repeat < 1 or not 0 < args.small < args.large:
         parser.error("needs --repeat >= 1 and 0 < --small < --large")
-    workers = max(2, os.cpu_count() or 2)
-    ids = [g.id for g in build_dataset(0)]
-    mock_port = free_port()
-    mock = Server(
-        [PY, "-m", "conformance.mock", "--port", str(mock_port), "--token", TOKEN], mock_port, "/__stats"
-    )
-    target = [
-        "--base-url",
-        mock.url,
-        "--api-token",
-        TOKEN,
-        *[f"--ad-group-id={i}" for i in ids],
-        "--api-version",
-        VERSION,
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "-o",
-        "addopts=--strict-markers",
-    ]
-    rounds: list[dict[str, float]] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        spec = Path(scratch) / "openapi.json"
-        spec.write_text(json.dumps(openapi.build(VERSION, ids)))
-        junit = Path(scratch) / "junit.xml"
+    return args
 
-        verdicts = Path(scratch) / "verdicts.json"
-        st_junit = Path(scratch) / "st-junit.xml"
 
-        def suite_property(cases: int, *extra: str) -> dict:
-            command = [
-                *[PY, "-m", "pytest", "suites/test_properties.py", "-k", "positive"],
-                *["--hypothesis-profile=verdict", f"--max-examples={cases}", *target, *extra],
-                f"--verdicts-json={verdicts}",
-            ]
-            seconds, requests = measure(mock, command)
-            return {"wall_s": seconds, "requests": requests, "phase_s": suite_phase_seconds(verdicts)}
+class Bench:
+    """What every round measures against: the standalone mock, the minimal server, the suite's
+    options for that target, and the scratch files the measured commands write."""
 
-        def st_run(cases: int) -> dict:
-            command = [
-                *[str(Path(PY).parent / "st"), "run", str(spec), "--url", mock.url, "--mode", "positive"],
-                *["--phases", "fuzzing", "-n", str(cases), "--no-shrink", "--workers", "1"],
-                *["--checks", CHECKS],
-                *["-H", f"Authorization: Bearer {TOKEN}", "-H", f"Api-Version-Date: {VERSION}"],
-                *["--report", "junit", "--report-junit-path", str(st_junit)],
-            ]
-            seconds, requests = measure(mock, command)
-            return {"wall_s": seconds, "requests": requests, "phase_s": junit_test_seconds(st_junit)}
+    def __init__(self, scratch: Path, workers: int):
+        self.workers = workers
+        self.ids = [g.id for g in build_dataset(0)]
+        mock_port = free_port()
+        self.mock = Server(
+            [PY, "-m", "conformance.mock", "--port", str(mock_port), "--token", TOKEN], mock_port, "/__stats"
+        )
+        self.target = [
+            *["--base-url", self.mock.url, "--api-token", TOKEN],
+            *[f"--ad-group-id={i}" for i in self.ids],
+            *["--api-version", VERSION, "-p", "no:cacheprovider", "-q", "-o", "addopts=--strict-markers"],
+        ]
+        self.spec = scratch / "openapi.json"
+        self.spec.write_text(json.dumps(openapi.build(VERSION, self.ids)))
+        self.junit, self.verdicts, self.st_junit = (
+            scratch / n for n in ("junit.xml", "verdicts.json", "st-junit.xml")
+        )
+        self.recording = scratch / "requests.json"
+        self.path = f"/ad_groups/{self.ids[0]}/unpause"
+        body = scratch / "body.json"
+        body.write_bytes(httpx.post(self.mock.url + self.path, headers=HEADERS).content)
+        (scratch / "minimal.py").write_text(MINIMAL_APP)
+        minimal_port = free_port()
+        self.minimal = Server(
+            [PY, str(scratch / "minimal.py"), str(minimal_port), str(body)], minimal_port, "/"
+        )
 
-        examples_suites = [PY, "-m", "pytest", "suites", "--deselect", "suites/test_properties.py", *target]
-        examples_suites += [
+    def stop(self) -> None:
+        self.minimal.stop()
+        self.mock.stop()
+
+    def suite_property(self, cases: int, *extra: str) -> dict:
+        command = [
+            *[PY, "-m", "pytest", "suites/test_properties.py", "-k", "positive"],
+            *["--hypothesis-profile=verdict", f"--max-examples={cases}", *self.target, *extra],
+            f"--verdicts-json={self.verdicts}",
+        ]
+        seconds, requests = measure(self.mock, command)
+        return {"wall_s": seconds, "requests": requests, "phase_s": suite_phase_seconds(self.verdicts)}
+
+    def st_run(self, cases: int) -> dict:
+        command = [
+            *[
+                str(Path(PY).parent / "st"),
+                "run",
+                str(self.spec),
+                "--url",
+                self.mock.url,
+                "--mode",
+                "positive",
+            ],
+            *["--phases", "fuzzing", "-n", str(cases), "--no-shrink", "--workers", "1"],
+            *["--checks", CHECKS],
+            *["-H", f"Authorization: Bearer {TOKEN}", "-H", f"Api-Version-Date: {VERSION}"],
+            *["--report", "junit", "--report-junit-path", str(self.st_junit)],
+        ]
+        seconds, requests = measure(self.mock, command)
+        return {"wall_s": seconds, "requests": requests, "phase_s": junit_test_seconds(self.st_junit)}
+
+    def examples(self, row: dict) -> None:
+        """The example suites' time per request, against the very same requests replayed raw."""
+        command = [PY, "-m", "pytest", "suites", "--deselect", "suites/test_properties.py", *self.target]
+        command += [
             "--deselect",
             "suites/test_versioning.py::test_arbitrary_unregistered_values_are_rejected",
         ]
-        examples_suites += [f"--junitxml={junit}", "-p", "record_requests"]
-        recording = Path(scratch) / "requests.json"
-        recorder_env = {"PYTHONPATH": str(ROOT / "benchmarks"), "BENCHMARK_RECORD": str(recording)}
-        body = Path(scratch) / "body.json"
-        path = f"/ad_groups/{ids[0]}/unpause"
-        body.write_bytes(httpx.post(mock.url + path, headers=HEADERS).content)
-        (Path(scratch) / "minimal.py").write_text(MINIMAL_APP)
-        minimal_port = free_port()
-        minimal = Server(
-            [PY, str(Path(scratch) / "minimal.py"), str(minimal_port), str(body)], minimal_port, "/"
-        )
-        cases = (args.small, args.large)
-        try:
-            for number in range(args.repeat):
-                row: dict[str, float] = {}
-                for name, make in (
-                    ("suite", suite_property),
-                    ("suite_xdist", lambda n: suite_property(n, "-n", str(workers), "--dist", "loadgroup")),
-                    ("st_run", st_run),
-                ):
-                    figures = marginal(make(cases[0]), make(cases[1]), cases)
-                    row.update({f"{name}_{key}": value for key, value in figures.items()})
-                # as many requests as the suite's large run sent; the median of 5 loops, since one
-                # loop of a few hundred requests lasts a fraction of a second
-                raw_count = int(row["suite_requests_large"])
-                loops = [raw_loop(mock.url, path, raw_count) for _ in range(5)]
-                row["raw_s_per_request"] = statistics.median(loops) / raw_count
-                seconds, requests = measure(mock, examples_suites, **recorder_env)
-                recorded = json.loads(recording.read_text())
-                assert len(recorded) == requests, (len(recorded), requests)
-                row["examples_whole_command_s"] = seconds
-                row["examples_requests"] = requests
-                row["examples_s_per_request"] = junit_test_seconds(junit) / requests
-                # the floor: the very same requests replayed, three times (a sub-second loop is at
-                # the mercy of the scheduler); the mock's state follows the same pause/unpause path
-                replays = 3
-                replayed = sum(raw_replay(recorded) for _ in range(replays))
-                row["raw_examples_s_per_request"] = replayed / (replays * requests)
-                row["full_default_run_s"] = timed(suite_command(profile="quick"))
-                # interleaved, so a burst of noise on the machine hits both servers alike
-                mock_s = minimal_s = 0.0
-                for _ in range(4):
-                    mock_s += raw_loop(mock.url, path, 1000)
-                    minimal_s += raw_loop(minimal.url, "/", 1000)
-                row["mock_rps"], row["minimal_rps"] = 4000 / mock_s, 4000 / minimal_s
-                rounds.append(row)
-                print(f"round {number + 1}/{args.repeat} done", file=sys.stderr)
-        finally:
-            minimal.stop()
-            mock.stop()
-        generation = generation_seconds_per_case(spec, args.large)
-    for row in rounds:  # ratios within a round: both sides measured minutes apart at most
+        command += [f"--junitxml={self.junit}", "-p", "record_requests"]
+        recorder_env = {"PYTHONPATH": str(ROOT / "benchmarks"), "BENCHMARK_RECORD": str(self.recording)}
+        seconds, requests = measure(self.mock, command, **recorder_env)
+        recorded = json.loads(self.recording.read_text())
+        assert len(recorded) == requests, (len(recorded), requests)
+        row["examples_whole_command_s"] = seconds
+        row["examples_requests"] = requests
+        row["examples_s_per_request"] = junit_test_seconds(self.junit) / requests
+        # the floor: the very same requests replayed, three times (a sub-second loop is at
+        # the mercy of the scheduler); the mock's state follows the same pause/unpause path
+        replays = 3
+        replayed = sum(raw_replay(recorded) for _ in range(replays))
+        row["raw_examples_s_per_request"] = replayed / (replays * requests)
+
+    def one_round(self, cases: tuple[int, int]) -> dict[str, float]:
+        row: dict[str, float] = {}
+        for name, make in (
+            ("suite", self.suite_property),
+            ("suite_xdist", lambda n: self.suite_property(n, "-n", str(self.workers), "--dist", "loadgroup")),
+            ("st_run", self.st_run),
+        ):
+            figures = marginal(make(cases[0]), make(cases[1]), cases)
+            row.update({f"{name}_{key}": value for key, value in figures.items()})
+        # as many requests as the suite's large run sent; the median of 5 loops, since one
+        # loop of a few hundred requests lasts a fraction of a second
+        raw_count = int(row["suite_requests_large"])
+        loops = [raw_loop(self.mock.url, self.path, raw_count) for _ in range(5)]
+        row["raw_s_per_request"] = statistics.median(loops) / raw_count
+        self.examples(row)
+        row["full_default_run_s"] = timed(suite_command(profile="quick"))
+        # interleaved, so a burst of noise on the machine hits both servers alike
+        mock_s = minimal_s = 0.0
+        for _ in range(4):
+            mock_s += raw_loop(self.mock.url, self.path, 1000)
+            minimal_s += raw_loop(self.minimal.url, "/", 1000)
+        row["mock_rps"], row["minimal_rps"] = 4000 / mock_s, 4000 / minimal_s
+        return row
+
+
+def add_ratios(rounds: list[dict[str, float]]) -> None:
+    """Ratios within a round: both sides measured minutes apart at most."""
+    for row in rounds:
         row["ratio_suite_over_st_cases_per_s"] = row["suite_cases_per_s"] / row["st_run_cases_per_s"]
         row["ratio_suite_xdist_over_st_cases_per_s"] = (
             row["suite_xdist_cases_per_s"] / row["st_run_cases_per_s"]
@@ -325,9 +329,11 @@ def main() -> int:
             row["examples_s_per_request"] / row["raw_examples_s_per_request"]
         )
         row["ratio_mock_over_minimal_rps"] = row["mock_rps"] / row["minimal_rps"]
+
+
+def summarize(args: argparse.Namespace, rounds: list[dict], generation: float, workers: int) -> dict:
     median = {key: statistics.median(row[key] for row in rounds) for key in rounds[0]}
-    spread = {key: (min(row[key] for row in rounds), max(row[key] for row in rounds)) for key in rounds[0]}
-    results = {
+    return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "repeat": args.repeat,
         "cases": {"small": args.small, "large": args.large},
@@ -349,9 +355,11 @@ def main() -> int:
         "medians": median,
         "rounds": rounds,
     }
-    out = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+
+
+def print_results(args: argparse.Namespace, results: dict) -> None:
+    rounds, median = results["rounds"], results["medians"]
+    spread = {key: (min(row[key] for row in rounds), max(row[key] for row in rounds)) for key in rounds[0]}
     print(f"{results['machine']}; medians of {args.repeat} rounds; {args.small} and {args.large} cases")
     for key, value in results.items():
         if isinstance(value, float):
@@ -368,7 +376,32 @@ def main() -> int:
         print(
             f"  {'met    ' if met else 'NOT met'} {label}: {value:.2f}, rounds {low:.2f} to {high:.2f} (target {sense} {bound:g})"
         )
-    print(f"written to {out}")
+    print(f"written to {args.out}")
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--latency"]:
+        # the latency benchmark (a proxy holding each response 0, 50, 150 ms): benchmarks/latency.py
+        from latency import main as latency_main
+
+        return latency_main(sys.argv[2:])
+    args = arguments()
+    workers = max(2, os.cpu_count() or 2)
+    rounds: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        bench = Bench(Path(scratch), workers)
+        try:
+            for number in range(args.repeat):
+                rounds.append(bench.one_round((args.small, args.large)))
+                print(f"round {number + 1}/{args.repeat} done", file=sys.stderr)
+        finally:
+            bench.stop()
+        generation = generation_seconds_per_case(bench.spec, args.large)
+    add_ratios(rounds)
+    results = summarize(args, rounds, generation, workers)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print_results(args, results)
     return 0
 
 
