@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import conformance
 from conformance.contract import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +182,36 @@ def test_installed_without_node_it_names_the_broken_rule_and_says_how_to_get_the
     for name in ("junit.xml", "verdicts.json", "html/conformance-matrix.html", "badges"):
         assert (reports / name).exists(), name
     assert not (reports / "html" / "index.html").exists()
+
+
+def test_the_command_lists_what_the_plugin_lists_and_refuses_an_unknown_command(capsys):
+    from conformance.command import main
+    from conformance.mock.listing import listing
+
+    assert main(["--list-faults", "--list-profiles"]) == 0
+    assert capsys.readouterr().out == listing(True, True) + "\n"
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"unpause-conformance {conformance.__version__}\n"
+    assert main(["runn"]) == 4
+    assert "unknown command 'runn'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "folder", "rest"),
+    [
+        (["--reports", "out", "-k", "x"], "out", ["-k", "x"]),
+        (["-x", "--reports=a/b"], "a/b", ["-x"]),
+        (["--base-url", "http://127.0.0.1:1"], None, ["--base-url", "http://127.0.0.1:1"]),
+    ],
+)
+def test_reports_is_taken_from_among_pytest_s_options(args, folder, rest):
+    from conformance.report.cli import reports_option
+
+    assert reports_option(args) == (Path(folder) if folder else None, rest)
+
+
+def test_reports_without_a_folder_is_a_usage_error(capsys):
+    from conformance.report.cli import main
+
+    assert main(["run", "--", "-q", "--reports"]) == 4
+    assert "--reports needs a folder" in capsys.readouterr().err
