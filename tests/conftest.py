@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import subprocess
@@ -108,3 +109,25 @@ def run_suite(*args: str, timeout: float | None = None, env: dict[str, str] | No
 
 def pytest_sessionfinish(session):
     _SERVERS.close()
+
+
+@pytest.fixture
+def suite_run_once(tmp_path_factory):
+    """``run_suite(*args)`` run once per session whatever asks for it, on whichever worker: the runs
+    keyed by their arguments (which name no file of the test's), shared under a file lock."""
+
+    def run(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+        key = "suite-" + hashlib.sha256(json.dumps(args).encode()).hexdigest()[:16]
+
+        def build(_folder: Path) -> dict:
+            completed = run_suite(*args, timeout=timeout)
+            return {
+                "returncode": completed.returncode,
+                "stdout": completed.stdout,
+                "stderr": completed.stderr,
+            }
+
+        _folder, recorded = shared_run(tmp_path_factory, key, build)
+        return subprocess.CompletedProcess(["pytest", *args], **recorded)
+
+    return run

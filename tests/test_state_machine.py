@@ -33,8 +33,11 @@ def test_the_machine_passes_on_the_clean_mock(profile, hypothesis_profile):
     [("default", 1), ("conflict", 1), ("default", 4)],  # 4: a machine on each of 4 groups, in threads
 )
 @pytest.mark.parametrize("fault", SEQUENCE_FAULTS)
-def test_the_machine_alone_catches_a_sequence_fault_and_shows_a_short_sequence(fault, profile, concurrency):
-    fixed = run_suite(
+def test_the_machine_alone_catches_a_sequence_fault_and_shows_a_short_sequence(
+    suite_run_once, fault, profile, concurrency
+):
+    # the same fixed run for either concurrency of the machine: run once
+    fixed = suite_run_once(
         "-k", "not state_machine", f"--mock-fault={fault}", f"--mock-profile={profile}", timeout=300
     )
     assert fixed.returncode == 0, f"a fixed test caught {fault}: the machine is not needed for it"
