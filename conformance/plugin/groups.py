@@ -40,8 +40,8 @@ def take_census(
         verdicts.note(
             NoteKind.CENSUS, who + was.group_id, f"{who}{was.status or 'unknown'} before the run ({was.how})"
         )
-    # the embedded mock's census runs in the api fixture, after the suites got their target, and a
-    # drift run's second target is sent what the first is: what they cannot know, tests still reach
+    # the embedded mock's every status is its dataset's, and a drift run's second target is sent
+    # what the first is: what the census cannot know there, tests still reach
     if target.embedded or key is not BEFORE:
         for was in before.values():
             was.untouched = False

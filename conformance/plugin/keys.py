@@ -11,6 +11,7 @@ AHEAD = pytest.StashKey["Ahead"]()  # the property-based tests running beside th
 VERDICTS = pytest.StashKey["Verdicts"]()
 SEED = pytest.StashKey[int]()
 CLIENT = pytest.StashKey["ApiClient"]()
+MOCK = pytest.StashKey["MockServer"]()  # the embedded mock, in each process that runs tests against it
 STARTED = pytest.StashKey[float]()  # monotonic
 STARTED_AT = pytest.StashKey["datetime"]()  # the wall clock, for the artifacts
 BEFORE = pytest.StashKey[dict]()  # group id -> state.Before, in the process that took the census

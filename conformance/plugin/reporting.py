@@ -248,21 +248,27 @@ def requests_sent(kinds: dict[str, int]) -> int:
 @pytest.hookimpl(trylast=True)  # after session's restore, and after the session fixtures' teardown
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
+    verdicts = config.stash.get(VERDICTS, None)
+    unreported = verdicts.notes[recorder.notes_reported :] if verdicts and recorder else []
     if is_worker(config):
-        hand_back(config, totals_of(config))  # its outcomes reached the controller with each report
+        # its outcomes reached the controller with each report; what it noted after its last test
+        # (the restore of its embedded mock) goes with its totals
+        hand_back(config, {**totals_of(config), "notes": unreported})
         return
     target = config.stash.get(TARGET, None)
-    recorder = config.pluginmanager.get_plugin("conformance-outcomes")
-    totals = [totals_of(config), *config.stash.get(WORKER_TOTALS, {}).values()]
+    workers = config.stash.get(WORKER_TOTALS, {})
+    totals = [totals_of(config), *workers.values()]
     config.stash[RUN_REQUESTS] = requests_by_kind(totals)
     if COVERAGE in config.stash:
         config.stash[RUN_COVERAGE] = coverage.merge([each["coverage"] for each in totals if each["coverage"]])
     if target is not None and target.compare_base_url:
         config.stash[RUN_DRIFT] = drift.merge([each["drift"] for each in totals if each["drift"]])
-    verdicts = config.stash.get(VERDICTS, None)
+    # notes made outside any test (the census, the restore) reach no report
+    config.stash.setdefault(NOTES, []).extend(unreported)
+    for worker in sorted(workers):
+        config.stash[NOTES].extend(workers[worker].get("notes", []))
     if verdicts is not None and recorder is not None:
-        # notes made outside any test (the controller's census, the restore) reach no report
-        config.stash.setdefault(NOTES, []).extend(verdicts.notes[recorder.notes_reported :])
         recorder.notes_reported = len(verdicts.notes)
     note_waivers(config)
     exitstatus = final_exit_status(session, exitstatus)

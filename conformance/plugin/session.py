@@ -43,6 +43,7 @@ from conformance.plugin.keys import (
     COMPARE_CLIENT,
     COVERAGE,
     MIRROR,
+    MOCK,
     PAUSE_FILE,
     SEED,
     STARTED,
@@ -118,13 +119,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.stash[WAIVERS] = waivers.load(Path(path)) if path else []
     except waivers.WaiverError as error:
         raise pytest.UsageError(str(error)) from None
-    # one target shared by every worker: the controller (or the only process) learns each group's
-    # status before any test and restores it after the last (pytest_sessionfinish); an unreachable
-    # target is left to the api fixture, which says so once
+    # One lifecycle whatever the target: the process that owns it learns each group's status before
+    # any test and restores it after the last (pytest_sessionfinish). A remote target is shared by
+    # every worker: the controller (or the only process) owns it; an unreachable one is left to the
+    # api fixture, which says so once. The embedded mock is each test-running process's own.
     if target.dry_run:
         return  # not a request: the plan is printed after collection (dry_run_plan)
-    shared = not target.embedded and not is_worker(config)
-    if shared and target.restore and reachable(target.base_url, target.timeout) is None:
+    if target.embedded and owns_the_target(config):
+        client = start_embedded_mock(config, target)
+        if target.restore:
+            take_census(config, client)
+    elif owns_the_target(config) and target.restore and reachable(target.base_url, target.timeout) is None:
         client = config.stash[CLIENT] = make_client(target, target.base_url, config.stash[VERDICTS], config)
         take_census(config, client)
     # the second target of a drift run is always shared: its census and restore are the controller's
@@ -173,21 +178,21 @@ def verdicts(pytestconfig: pytest.Config) -> Verdicts:
     return pytestconfig.stash[VERDICTS]
 
 
-@pytest.fixture(scope="session")
-def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
-    """The session's one keep-alive client, against the target or the embedded mock."""
-    if not target.embedded:
-        preflight(target.base_url, target.timeout)
-        client = pytestconfig.stash.get(CLIENT, None)  # the census's, when this process took it
-        if client is None:
-            client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts, pytestconfig)
-        attach_mirror(pytestconfig, client)
-        yield client  # closed at pytest_sessionfinish, after the restore
-        return
+def owns_the_target(config: pytest.Config) -> bool:
+    """Whether this process takes the census and restores: for a remote target the controller (or
+    the only process), for the embedded mock every process that runs tests (not a controller that
+    hands them to xdist workers, each with a mock of its own)."""
+    if config.stash[TARGET].embedded:
+        return not config.pluginmanager.has_plugin("dsession")
+    return not is_worker(config)
+
+
+def start_embedded_mock(config: pytest.Config, target: Target) -> ApiClient:
+    """The embedded mock (its fault or profile), and the session's client of it."""
     from conformance.mock.profiles import CATALOGUE as PROFILES
     from conformance.mock.server import MockServer
 
-    mock = MockServer(
+    mock = config.stash[MOCK] = MockServer(
         target.token,
         target.mock_seed,
         profile=PROFILES[target.mock_profile],
@@ -195,18 +200,22 @@ def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
         read_only_token=target.read_only_token,
     ).start()
     base_url = mock.url + (f"/__faults/{target.mock_fault}" if target.mock_fault else "")
-    client = pytestconfig.stash[CLIENT] = make_client(target, base_url, verdicts, pytestconfig)
-    if target.restore:
-        take_census(pytestconfig, client)  # each process has its own embedded mock
+    client = config.stash[CLIENT] = make_client(target, base_url, config.stash[VERDICTS], config)
+    return client
+
+
+@pytest.fixture(scope="session")
+def api(pytestconfig: pytest.Config, target: Target, verdicts: Verdicts):
+    """The session's one keep-alive client, against the target or the embedded mock (both closed at
+    pytest_sessionfinish, after the restore)."""
+    client = pytestconfig.stash.get(CLIENT, None)  # the census's, when this process took it
+    if client is None and target.embedded:  # --dry-run: started for the tests, never for the plan
+        client = start_embedded_mock(pytestconfig, target)
+    elif client is None:
+        preflight(target.base_url, target.timeout)
+        client = pytestconfig.stash[CLIENT] = make_client(target, target.base_url, verdicts, pytestconfig)
     attach_mirror(pytestconfig, client)
-    try:
-        yield client
-    finally:
-        detach_mirror(pytestconfig, client)
-        if target.restore:
-            restore_groups(pytestconfig, client)
-        client.close()
-        mock.stop()
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -344,23 +353,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)  # before reporting's, which writes what the restore noted
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """On the controller (or the only process): the second target's restore, then the target's
-    (its census was taken here, at pytest_sessionstart); each worker's embedded mock was restored
-    at the api fixture's teardown."""
+    """The restore, by the process that took the census (owns_the_target): the second target's, then
+    the target's; then the clients are closed and the embedded mock stopped."""
     config = session.config
     if AHEAD in config.stash:
         config.stash[AHEAD].finish()  # no property case in flight while the groups are put back
-    if is_worker(config):
-        return
-    if PAUSE_FILE in config.stash:
+    if not is_worker(config) and PAUSE_FILE in config.stash:
         shutil.rmtree(config.stash[PAUSE_FILE].parent, ignore_errors=True)
     client, target = config.stash.get(CLIENT, None), config.stash.get(TARGET, None)
     if client is not None:
         detach_mirror(config, client)
     compare_client = config.stash.get(COMPARE_CLIENT, None)
-    if compare_client is not None:
+    if compare_client is not None and not is_worker(config):
         restore_groups(config, compare_client, COMPARE_BEFORE, "compare target ")
         compare_client.close()
-    if client is not None and target is not None and not target.embedded:
+    if client is not None and target is not None and owns_the_target(config):
         restore_groups(config, client)
+    if client is not None:
         client.close()
+    if MOCK in config.stash:
+        config.stash[MOCK].stop()
