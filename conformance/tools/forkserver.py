@@ -21,10 +21,14 @@ from pathlib import Path
 
 # the server: imports, then one child per request line, one at a time, each reaped before the next
 SERVER = r"""
-import json, os, sys
+import contextlib, io, json, os, sys
 import allure_pytest.plugin, hypothesis, pytest, pytest_base_url.plugin, schemathesis, xdist.plugin
 import conformance.plugin, conformance.plugin.session, conformance.plugin.properties
 import conformance.plugin.reporting, conformance.mock.server
+# a collection of the suites that sends nothing (--dry-run), so the children start with every
+# plugin's entry point found and every module a run imports (the suites', theirs) imported
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    pytest.main(["--assert=plain", "-p", "no:cacheprovider", "--collect-only", "-q", "--dry-run", "suites"])
 requests, replies = sys.stdin, sys.stdout
 print(json.dumps({"ready": os.getpid()}), file=replies, flush=True)
 for line in requests:
