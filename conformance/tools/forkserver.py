@@ -29,6 +29,10 @@ import conformance.plugin.reporting, conformance.mock.server
 # plugin's entry point found and every module a run imports (the suites', theirs) imported
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     pytest.main(["--assert=plain", "-p", "no:cacheprovider", "--collect-only", "-q", "--dry-run", "suites"])
+# what is imported now is every child's: out of the collector's sight, so a child's collections do
+# not touch (and so copy) the pages it shares with the server
+import gc
+gc.freeze()
 requests, replies = sys.stdin, sys.stdout
 print(json.dumps({"ready": os.getpid()}), file=replies, flush=True)
 for line in requests:
