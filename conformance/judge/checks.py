@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
@@ -262,7 +262,12 @@ def exposure_violations(exchange: Exchange) -> list[rules.Violation]:
     found = []
     body = exchange.response_body
     headers = " ".join(value for _, value in exchange.response_headers)
+    # what the request also sent as data, which an answer may name (a 404 its id): a generated
+    # request can carry the same string as its credential and its id (hypothesis reuses values)
+    as_data = unquote(urlsplit(exchange.url).path).encode("latin-1", "replace") + exchange.request_body
     for credential in sent_credentials(exchange):
+        if credential.encode("latin-1", "replace") in as_data:
+            continue
         if credential.encode("latin-1", "replace") in body or credential in headers:
             where = "body" if credential.encode("latin-1", "replace") in body else "headers"
             found.append(
