@@ -107,6 +107,12 @@ def run_suite(*args: str, timeout: float | None = None, env: dict[str, str] | No
     return _SERVERS.run(mutation.suite_command(*args)[3:], timeout=timeout, env=env)
 
 
+@pytest.fixture
+def fork_servers() -> ForkServers:
+    """The worker's fork servers, run_suite's: a mutation run forks from them, not from new ones."""
+    return _SERVERS
+
+
 def pytest_sessionfinish(session):
     _SERVERS.close()
 

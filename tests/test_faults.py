@@ -215,8 +215,8 @@ def test_every_fault_changes_the_response(probe_mock, fault):
 
 @pytest.mark.subprocess
 @pytest.mark.mutation
-def test_suites_pass_on_the_clean_mock():
-    (clean,) = mutation.evaluate([None], forked=True)
+def test_suites_pass_on_the_clean_mock(fork_servers):
+    (clean,) = mutation.evaluate([None], servers=fork_servers)
     assert clean.detected, f"the clean mock fails the suites: {clean.caught}"
 
 
@@ -227,13 +227,13 @@ SHARDS = 8  # the mutation score in shards: xdist spreads the suite runs (one pe
 @pytest.mark.parametrize("shard", range(SHARDS))
 @pytest.mark.subprocess
 @pytest.mark.mutation
-def test_suites_catch_every_fault(shard, profile):
+def test_suites_catch_every_fault(shard, profile, fork_servers):
     """The mutation score: every fault caught, by every rule it is documented to break, whether
     the server reads a state conflict as 200 (default) or as 409 (conflict). Under conflict a fault
     that is nothing but that reading (a second unpause answering 409) does not apply."""
     faults = sorted(CATALOGUE)[shard::SHARDS]
     # each fault's run narrowed to the tests that judge its rules, whole where they miss it
-    verdicts = mutation.evaluate(faults, profile=profile, by_rule=True, forked=True)
+    verdicts = mutation.evaluate(faults, profile=profile, by_rule=True, servers=fork_servers)
     missed = [
         (v.fault, v.expected, v.caught, v.exit_code) for v in verdicts if v.applicable and not v.detected
     ]
@@ -246,8 +246,10 @@ def test_suites_catch_every_fault(shard, profile):
 
 @pytest.mark.subprocess
 @pytest.mark.mutation
-def test_only_the_conflict_reading_itself_is_not_applicable_under_conflict():
-    (verdict,) = mutation.evaluate(["second-unpause-409"], profile="conflict", by_rule=True, forked=True)
+def test_only_the_conflict_reading_itself_is_not_applicable_under_conflict(fork_servers):
+    (verdict,) = mutation.evaluate(
+        ["second-unpause-409"], profile="conflict", by_rule=True, servers=fork_servers
+    )
     assert not verdict.applicable
     assert [f for f in CATALOGUE if set(CATALOGUE[f].rules) <= {"BEH-IDEMPOTENT"}] == ["second-unpause-409"]
 
@@ -261,19 +263,21 @@ def test_every_profile_names_real_rules_for_what_it_excuses():
 
 @pytest.mark.subprocess
 @pytest.mark.mutation
-def test_a_rule_excused_by_its_profile_counts_only_where_no_test_judged_it():
+def test_a_rule_excused_by_its_profile_counts_only_where_no_test_judged_it(fork_servers):
     """405-without-allow under strict-requests (no 405 at all): not applicable, as the run shows no
     test judged ERR-ALLOW. Under the default mock, where 405s come, the same fault is caught, and
     without the profile's declaration nothing is excused, whatever the run judged."""
-    (strict,) = mutation.evaluate(["405-without-allow"], profile="strict-requests", by_rule=True, forked=True)
+    (strict,) = mutation.evaluate(
+        ["405-without-allow"], profile="strict-requests", by_rule=True, servers=fork_servers
+    )
     assert strict.unjudgeable == ["ERR-ALLOW"]
     assert not strict.applicable
-    (default,) = mutation.evaluate(["405-without-allow"], by_rule=True, forked=True)
+    (default,) = mutation.evaluate(["405-without-allow"], by_rule=True, servers=fork_servers)
     assert default.unjudgeable == []
     assert default.applicable
     assert default.detected, default
     (rejected,) = mutation.evaluate(
-        ["rejected-activated"], profile="strict-requests", by_rule=True, forked=True
+        ["rejected-activated"], profile="strict-requests", by_rule=True, servers=fork_servers
     )
     assert rejected.unjudgeable == []  # strict-requests has a read endpoint: BEH-REJECTED-STAYS is judged
     assert rejected.detected, rejected

@@ -96,14 +96,15 @@ def raised_by_suite(error: BaseException) -> bool:
     return not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found)
 
 
-def suite_error_line(error: BaseException) -> str:
-    """The first line of each exception the suite raised (none for a verdict or a target error)."""
-    if not raised_by_suite(error):
-        return ""
+def error_line(error: BaseException) -> str:
+    """The first line of each exception the suite raised, or of each target error (a test the target
+    stopped names no rule: this line says why); none for a rule verdict."""
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    shown = found if raised_by_suite(error) else [leaf for leaf in found if isinstance(leaf, TargetError)]
     return "; ".join(
         dict.fromkeys(
             f"{type(leaf).__name__}: {str(leaf).strip().splitlines()[0] if str(leaf).strip() else ''}"
-            for leaf in leaves(error)
+            for leaf in shown
         )
     )
 

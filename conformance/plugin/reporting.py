@@ -20,10 +20,10 @@ from conformance.plugin.failures import (
     EXIT_NOT_RESTORED,
     EXIT_SUITE_ERROR,
     SUITE_ERROR,
+    error_line,
     raised_by_suite,
     redact_report,
     rule_ids_of,
-    suite_error_line,
     verdicts_in,
     version_of,
 )
@@ -166,7 +166,10 @@ class OutcomeRecorder:
                 }
                 if verdicts is not None
                 else {},
-                "error": suite_error_line(call.excinfo.value) if conformance_test else "",
+                # why it failed without a rule: the suite's exception, or the target error that stopped it
+                "error": verdicts.redact(error_line(call.excinfo.value))
+                if conformance_test and verdicts is not None
+                else "",
                 "version": version_of(item),
                 "requests_so_far": client.count if client else 0,
                 "seconds_so_far": round(time.monotonic() - item.config.stash[STARTED], 3),

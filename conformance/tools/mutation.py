@@ -176,16 +176,21 @@ def evaluate(
     profile: str = "default",
     by_rule: bool = False,
     forked: bool = False,
+    servers: ForkServers | None = None,
 ) -> list[Verdict]:
-    """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time."""
-    with (
-        ThreadPoolExecutor(jobs) as pool,
-        ForkServers(ROOT) if forked else contextlib.nullcontext() as servers,
-    ):
-        verdicts = list(
-            pool.map(lambda fault: run_suites(fault, extra or [], profile, by_rule, servers), faults)
-        )
-    return verdicts
+    """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time. ``servers``:
+    the fork servers to run from (a caller's own, as the self-tests'); ``forked``: new ones."""
+    with contextlib.ExitStack() as stack:
+        if servers is None and forked:
+            servers = stack.enter_context(ForkServers(ROOT))
+
+        def judge(fault: str | None) -> Verdict:
+            return run_suites(fault, extra or [], profile, by_rule, servers)
+
+        if jobs <= 1:  # in the calling thread, which keeps its fork server (one per thread) for the next call
+            return [judge(fault) for fault in faults]
+        with ThreadPoolExecutor(jobs) as pool:
+            return list(pool.map(judge, faults))
 
 
 def main(argv: list[str] | None = None) -> int:
