@@ -190,9 +190,8 @@ class MockApi:
     def retry_after(self, seconds: int) -> dict[str, str]:
         if not self.profile.retry_after_date:
             return {"Retry-After": str(seconds)}
-        return {
-            "Retry-After": format_datetime(datetime.now(UTC) + timedelta(seconds=seconds + 1), usegmt=True)
-        }
+        # whole seconds, as the Date header beside it: read against it, the wait is ``seconds``
+        return {"Retry-After": format_datetime(datetime.now(UTC) + timedelta(seconds=seconds), usegmt=True)}
 
     def unavailable(self) -> bool:
         """Under the profile's outage: from its request on, for its seconds."""

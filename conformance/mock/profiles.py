@@ -368,7 +368,7 @@ PROFILES += [
     ),
     Profile(
         "retry-after-date",
-        "Every 60th request is refused with 429 whose Retry-After is an HTTP-date two seconds ahead: RFC "
+        "Every 60th request is refused with 429 whose Retry-After is an HTTP-date a second ahead: RFC "
         "9110 §10.2.3 allows a date or seconds.",
         rate_limit_every=60,
         retry_after_date=True,
