@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import socket
+import struct
 import threading
 import time
 
 import httpx
 import pytest
 
-from conformance.client.http import ApiClient, SuiteTransportError, caused_by_the_suite
+from conformance.client.http import ApiClient, SuiteTransportError, TargetError, caused_by_the_suite
 from conformance.mock.server import MockServer
 from tests.hostile import HostileServer
 
@@ -189,3 +191,65 @@ def test_a_test_s_record_holds_the_requests_of_every_thread_it_fans_out_to():
     assert sorted(e.url.rsplit("/", 2)[-2] for e in first[1:]) == sorted(groups)
     assert len(second) == 1
     assert client.exchanges is second
+
+
+class ResettingServer:
+    """Answers each connection's first request (keep-alive) and resets the connection, unanswered,
+    on its second, as a server whose keep-alive timeout fires as that request arrives; ``every``:
+    resets every request, the first too."""
+
+    RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+
+    def __init__(self, every: bool = False):
+        self.every = every
+        self.requests = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):  # the listener closed: the server's end
+            while True:
+                connection, _ = self.listener.accept()
+                threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            for number in range(2):
+                if b"\r\n\r\n" not in connection.recv(65536):
+                    return
+                self.requests += 1
+                if self.every or number == 1:  # SO_LINGER 0: the close sends a reset, not a FIN
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                connection.sendall(self.RESPONSE)
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+def test_a_request_reset_before_any_answer_is_sent_once_more_on_a_new_connection():
+    """A kept-alive connection reset as the next request arrives (ECONNRESET, no byte of an answer)
+    is the connection's end, not the target's answer: the request goes once more, on a new one."""
+    server = ResettingServer()
+    client = ApiClient(server.url, token=TOKEN)
+    try:
+        assert client.post("/ad_groups/a/unpause").status == 200
+        assert client.post("/ad_groups/a/unpause").status == 200  # reset, then sent again
+    finally:
+        client.close()
+        server.stop()
+    assert server.requests == 3
+    assert client.consecutive_failures == 0
+
+
+def test_a_request_reset_twice_is_a_target_error():
+    server = ResettingServer(every=True)
+    client = ApiClient(server.url, token=TOKEN)
+    try:
+        with pytest.raises(TargetError, match="no usable response"):
+            client.post("/ad_groups/a/unpause")
+    finally:
+        client.close()
+        server.stop()
+    assert server.requests == 2  # once more, never a third time

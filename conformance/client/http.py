@@ -186,15 +186,31 @@ class SuiteTransportError(BaseException):
     BaseException, like TargetStopped, so hypothesis neither shrinks nor generates past it."""
 
 
-def caused_by_the_suite(error: BaseException) -> bool:
-    """Whether an httpx error comes from a socket this process closed (EBADF, ENOTSOCK), by the
-    OSError it was raised from (never by its text, which may quote what the target sent)."""
-    seen: BaseException | None = error
+def _errnos(error: BaseException) -> set[int]:
+    """The errnos of the OSErrors an httpx error was raised from (never read from its text, which
+    may quote what the target sent)."""
+    found, seen = set(), error
     while seen is not None:
-        if isinstance(seen, OSError) and seen.errno in (errno.EBADF, errno.ENOTSOCK):
-            return True
+        if isinstance(seen, OSError) and seen.errno is not None:
+            found.add(seen.errno)
         seen = seen.__cause__ or seen.__context__
-    return False
+    return found
+
+
+def caused_by_the_suite(error: BaseException) -> bool:
+    """Whether an httpx error comes from a socket this process closed (EBADF, ENOTSOCK)."""
+    return bool(_errnos(error) & {errno.EBADF, errno.ENOTSOCK})
+
+
+def dropped_before_answering(error: httpx.HTTPError) -> bool:
+    """No response at all on a connection the server closed as the request went out (its
+    keep-alive timeout, a deploy): h11 read the server's close first, or the socket read the reset
+    that answered the request's bytes (ECONNRESET, EPIPE)."""
+    if isinstance(error, httpx.RemoteProtocolError):
+        return "without sending a response" in str(error)
+    return isinstance(error, httpx.ReadError | httpx.WriteError) and bool(
+        _errnos(error) & {errno.ECONNRESET, errno.EPIPE}
+    )
 
 
 class TargetError(Exception):
@@ -406,14 +422,14 @@ class ApiClient:
         return exchange
 
     def _send_once_more_if_dropped(self, http: httpx.Client, request: httpx.Request) -> httpx.Response:
-        """A kept-alive connection the server closed as the request went out ends with no response
-        at all: it is sent once more, on a new connection. Unpause and pause are idempotent in effect, so the
-        second send changes nothing a first answered one would not; a second drop, or a reset
-        mid-answer, is the target's (TargetError)."""
+        """A request the server dropped before answering (``dropped_before_answering``) is sent once
+        more, on a new connection. Unpause and pause are idempotent in effect, so the second send
+        changes nothing a first answered one would not; a second drop, or a reset mid-answer, is
+        the target's (TargetError)."""
         try:
             return http.send(request, stream=True)
-        except httpx.RemoteProtocolError as error:
-            if "without sending a response" not in str(error):
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
+            if not dropped_before_answering(error):
                 raise
             return http.send(request, stream=True)
 
