@@ -106,6 +106,10 @@ def test_transport_failures_are_target_errors_not_contract_verdicts(mode):
     assert completed.returncode == failing_exit(completed)
     assert "TargetError: " in completed.stdout, completed.stdout[-2000:]
     assert "RuleFailure" not in completed.stdout
+    # the verdict line names the target error, not the rules of the tests it stopped
+    last = completed.stdout.strip().splitlines()[-1]
+    assert re.search(r"TARGET ERROR: \d+ test\(s\) got no usable answer \(TargetError: ", last), last
+    assert "MUST " not in last, last  # no rule named
 
 
 @pytest.mark.subprocess

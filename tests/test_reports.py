@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 import pytest
 
 from conformance.judge import coverage
+from conformance.report import verdict
 from tests.conftest import shared_run
 
 pytestmark = pytest.mark.subprocess  # every test here reads a run of the report generator
@@ -385,3 +386,23 @@ def test_allure_pages_read_as_rules_and_show_a_failure_once(faulty_run):
     for path in (reports / "allure-results").glob("*-container.json"):
         container = json.loads(path.read_text())
         assert container["befores"] == container["afters"] == [], "fixtures that went well are not steps"
+
+
+def test_a_target_error_is_its_own_state_never_its_tests_rules_failed():
+    """A test the target stopped (no usable answer) judged none of its rules: they show "target
+    error" where no other test judged them, the run's line says TARGET ERROR, and no rule failed."""
+
+    def outcome(test: str, state: str, declared: list[str], error: str = "") -> dict:
+        return {
+            **{"test": test, "when": "call", "outcome": state, "rules": [], "declared": declared},
+            **{"version": "2025-01-01", "error": error, "first": {}},
+        }
+
+    stopped = outcome("t::stopped", "target error", ["ERR-JSON", "AUTH-401"], "TargetError: reset")
+    verdicts = {"outcomes": [stopped, outcome("t::passed", "passed", ["ERR-JSON"])], "notes": []}
+    cells = verdict.matrix(verdicts)
+    assert cells["AUTH-401"]["2025-01-01"] == verdict.State.TARGET_ERROR
+    assert cells["ERR-JSON"]["2025-01-01"] == verdict.State.PASSED  # another test judged it
+    state, line = verdict.verdict_line(verdicts)
+    assert state == verdict.State.TARGET_ERROR
+    assert line == "TARGET ERROR: 1 test(s) got no usable answer (TargetError: reset)"

@@ -79,6 +79,7 @@ def leaves(error: BaseException) -> list[BaseException]:
 # a test's outcome when the suite itself raised (no verdict on the target); a plain str: outcomes
 # cross to the xdist controller, whose serializer knows no enum
 SUITE_ERROR = State.SUITE_ERROR.value
+TARGET_ERROR = State.TARGET_ERROR.value  # the target gave no usable answer: no rule was judged
 # exit statuses of a run that is no verdict (pytest's own: 0 passed, 1 failed, 2 interrupted,
 # 3 internal error, 4 usage error, 5 no tests)
 EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a rule or the target
@@ -94,6 +95,12 @@ def raised_by_suite(error: BaseException) -> bool:
     """Neither a rule verdict nor a target error (inside whatever groups hypothesis wraps them in)."""
     found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
     return not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found)
+
+
+def stopped_by_target(error: BaseException) -> bool:
+    """Only target errors, no rule verdict (inside whatever groups hypothesis wraps them in)."""
+    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    return bool(found) and all(isinstance(leaf, TargetError) for leaf in found)
 
 
 def error_line(error: BaseException) -> str:

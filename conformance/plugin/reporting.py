@@ -20,10 +20,12 @@ from conformance.plugin.failures import (
     EXIT_NOT_RESTORED,
     EXIT_SUITE_ERROR,
     SUITE_ERROR,
+    TARGET_ERROR,
     error_line,
     raised_by_suite,
     redact_report,
     rule_ids_of,
+    stopped_by_target,
     verdicts_in,
     version_of,
 )
@@ -155,6 +157,8 @@ class OutcomeRecorder:
                 if hasattr(report, "wasxfail")
                 else SUITE_ERROR
                 if report.failed and conformance_test and raised_by_suite(call.excinfo.value)
+                else TARGET_ERROR
+                if report.failed and conformance_test and stopped_by_target(call.excinfo.value)
                 else report.outcome,
                 "rules": broken,
                 # each broken rule's first violation, as the matrix shows it (redacted, one line)

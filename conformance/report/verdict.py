@@ -11,13 +11,15 @@ from conformance.judge.notes import NoteKind
 
 class State(StrEnum):
     """Every state a rule's cell and a version's badge can be in, and a test's outcome in
-    verdicts.json where it is the suite's own word (waived, suite error); in the pages' order."""
+    verdicts.json where it is the suite's own word (waived, target error, suite error); in the
+    pages' order."""
 
     PASSED = "passed"
     FAILED = "failed"
     WAIVED = "waived"
     ADVISORY = "advisory"
     NOT_EXERCISED = "not exercised"
+    TARGET_ERROR = "target error"  # the target gave no usable answer (timeouts, resets): no rule judged
     SUITE_ERROR = "suite error"
 
 
@@ -28,13 +30,15 @@ COLOURS = {
     State.WAIVED: ("#bbdefb", "#1565c0"),
     State.ADVISORY: ("#fff3c4", "#f9a825"),
     State.NOT_EXERCISED: ("#eeeeee", "#757575"),
+    State.TARGET_ERROR: ("#ffe0b2", "#e65100"),
     State.SUITE_ERROR: ("#d1c4e9", "#6a1b9a"),
 }
-# a suite error judged nothing: it shows only where no test gave the rule a verdict;
+# a suite or target error judged nothing: it shows only where no test gave the rule a verdict;
 # a waived failure is still a MUST rule broken: above an advisory, below a failure not waived
 RANK = {
     State.NOT_EXERCISED: 0,
     State.SUITE_ERROR: 0.5,
+    State.TARGET_ERROR: 0.75,
     State.PASSED: 1,
     State.ADVISORY: 2,
     State.WAIVED: 2.5,
@@ -50,12 +54,12 @@ def matrix(verdicts: dict) -> dict[str, dict[str, State]]:
     for outcome in verdicts.get("outcomes", []):
         if outcome["when"] != "call" or outcome["outcome"] == "skipped":
             continue
-        if outcome["outcome"] == State.SUITE_ERROR:
+        if outcome["outcome"] in (State.SUITE_ERROR, State.TARGET_ERROR):
             for rule_id in outcome["declared"]:
                 for version in [outcome["version"]] if outcome["version"] in versions else versions:
                     if version in catalogue[rule_id].versions:
                         cells[rule_id][version] = max(
-                            cells[rule_id][version], State.SUITE_ERROR, key=RANK.get
+                            cells[rule_id][version], State(outcome["outcome"]), key=RANK.get
                         )
             continue
         broken = set(outcome["rules"])
@@ -113,6 +117,7 @@ def verdict_line(verdicts: dict) -> tuple[State, str]:
     unused = sum(1 for note in verdicts.get("notes", []) if note["kind"] == NoteKind.WAIVER_UNUSED)
     calls = [o for o in verdicts.get("outcomes", []) if o["when"] == "call"]
     errors = sum(1 for o in verdicts.get("outcomes", []) if o["outcome"] == State.SUITE_ERROR)
+    unanswered = [o for o in verdicts.get("outcomes", []) if o["outcome"] == State.TARGET_ERROR]
     unrestored = sum(1 for note in verdicts.get("notes", []) if note["kind"] == NoteKind.RESTORE_FAILED)
     advisories = f"; {len(advisory)} advisory ({_listed(advisory, 2)})" if advisory else ""
     parts: list[str] = []
@@ -131,6 +136,11 @@ def verdict_line(verdicts: dict) -> tuple[State, str]:
     if failed:
         first = first if parts else State.FAILED
         parts.append(f"FAILED: {_listed(failed)}")
+    if unanswered:  # the run fails (exit 1) on the target's account, not under the tests' rules
+        first = first if parts else State.TARGET_ERROR
+        parts.append(
+            f"TARGET ERROR: {len(unanswered)} test(s) got no usable answer ({unanswered[0]['error'][:200]})"
+        )
     if waived:
         first = first if parts else State.WAIVED
         parts.append(f"WAIVED (accepted, not passed): {_listed(waived)}")
@@ -163,7 +173,14 @@ def reasons(verdicts: dict) -> dict[tuple[str, str], dict[str, str]]:
 def version_state(cells: dict[str, dict[str, State]], version: str) -> State:
     """One word for a version, as its badge says it: the worst state of its rules."""
     states = {row[version] for row in cells.values() if version in row}
-    for state in (State.FAILED, State.SUITE_ERROR, State.WAIVED, State.ADVISORY, State.PASSED):
+    for state in (
+        State.FAILED,
+        State.TARGET_ERROR,
+        State.SUITE_ERROR,
+        State.WAIVED,
+        State.ADVISORY,
+        State.PASSED,
+    ):
         if state in states:
             return state
     return State.NOT_EXERCISED
