@@ -215,3 +215,16 @@ def test_reports_without_a_folder_is_a_usage_error(capsys):
 
     assert main(["run", "--", "-q", "--reports"]) == 4
     assert "--reports needs a folder" in capsys.readouterr().err
+
+
+@pytest.mark.subprocess
+def test_a_listing_cut_short_by_its_reader_ends_quietly():
+    """`unpause-conformance --list-faults | head`: a reader that closes the pipe before the listing
+    is written (it all fits in the pipe's buffer otherwise) gets no traceback on the way."""
+    command = [sys.executable, "-m", "conformance.command", "--list-faults", "--list-profiles"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.close()  # while the command still imports: its every write meets a closed pipe
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=30) == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "BrokenPipeError" not in stderr, stderr

@@ -12,6 +12,7 @@ the same reports and exits with the same codes: 0 passed, 1 a MUST rule broke, 3
 
 from __future__ import annotations
 
+import os
 import sys
 
 import conformance
@@ -33,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from conformance.mock.listing import listing
 
         chosen = {command, *rest}
-        print(listing("--list-faults" in chosen, "--list-profiles" in chosen))
+        try:
+            print(listing("--list-faults" in chosen, "--list-profiles" in chosen), flush=True)
+        except BrokenPipeError:  # `| head` stopped reading: it has what it wanted, and no traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor one as Python exits
         return 0
     if command == "mock":
         from conformance.mock.__main__ import main as mock
