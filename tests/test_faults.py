@@ -199,18 +199,33 @@ def transcript(base: str, ids: list[str]) -> list:
 
 
 @pytest.fixture(scope="module")
-def probe_mock():
-    server = MockServer(TOKEN, seed=0).start()
-    yield server
-    server.stop()
+def fresh_mock():
+    """``fresh_mock()``: a mock in its first state, so no transcript starts from what another
+    fault's left; all stopped together at the end (each stop waits out a tick of its loop)."""
+    started: list[MockServer] = []
+
+    def start() -> MockServer:
+        started.append(MockServer(TOKEN, seed=0).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.server.should_exit = True
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def correct_transcript(fresh_mock) -> list:
+    server = fresh_mock()
+    return transcript(server.url, [group.id for group in server.api.dataset])
 
 
 @pytest.mark.parametrize("fault", list(CATALOGUE))
-def test_every_fault_changes_the_response(probe_mock, fault):
-    ids = [group.id for group in probe_mock.api.dataset]
-    correct = transcript(probe_mock.url, ids)
-    broken = transcript(f"{probe_mock.url}/__faults/{fault}", ids)
-    assert broken != correct, f"{fault}: {CATALOGUE[fault].description} made no visible difference"
+def test_every_fault_changes_the_response(fresh_mock, correct_transcript, fault):
+    server = fresh_mock()
+    broken = transcript(f"{server.url}/__faults/{fault}", [group.id for group in server.api.dataset])
+    assert broken != correct_transcript, f"{fault}: {CATALOGUE[fault].description} made no visible difference"
 
 
 @pytest.mark.subprocess
