@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_suite
+
 pytestmark = pytest.mark.subprocess  # every test here starts a process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,9 +116,9 @@ def test_rule_keeps_only_the_tests_that_judge_it_and_still_catches_its_fault():
 )
 def test_stop_when_broken_ends_early_with_the_verdict_s_exit_status(rule, fault, status, verdict):
     """Stopped once the rule is broken: fewer tests than --rule selects, the verdict line, and the
-    verdict's exit status (pytest's own for an interrupted run is 2)."""
-    whole = pytest_run("suites", f"--rule={rule}", f"--mock-fault={fault}")
-    stopped = pytest_run("suites", f"--rule={rule}", "--stop-when-broken", f"--mock-fault={fault}")
+    verdict's exit status (pytest's own for an interrupted run is 2). Both forked, verdict profile."""
+    whole = run_suite(f"--rule={rule}", f"--mock-fault={fault}")
+    stopped = run_suite(f"--rule={rule}", "--stop-when-broken", f"--mock-fault={fault}")
     assert stopped.returncode == whole.returncode == status, stopped.stdout[-2000:]
     assert "--stop-when-broken: " + rule + " broken" in stopped.stdout
     assert verdict in stopped.stdout.splitlines()[-1]
