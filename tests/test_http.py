@@ -253,3 +253,27 @@ def test_a_request_reset_twice_is_a_target_error():
         client.close()
         server.stop()
     assert server.requests == 2  # once more, never a third time
+
+
+@pytest.mark.parametrize(
+    ("fault", "stands"), [(None, False), ("credentials-echoed", True)], ids=["own-words", "echoed"]
+)
+def test_a_credential_the_answer_carries_is_echoed_only_if_another_one_is_not(fault, stands):
+    """A generated token that reads as the 401's own message ("A valid bearer token is required.")
+    is in the answer whatever was sent (a false EXP-NO-CREDENTIALS, seen in a stress run): the same
+    request with other credentials tells the server's words from an echo, which still fails."""
+    from conformance.judge.checks import exposure_violations, still_echoed, with_other_credentials
+
+    mock = MockServer(TOKEN).start()
+    client = ApiClient(mock.url + (f"/__faults/{fault}" if fault else ""), token=TOKEN)
+    headers = {"Authorization": "Bearer A valid bearer token is required."}
+    try:
+        sent = client.post("/ad_groups/adgrp_unknown/unpause", headers=headers)
+        assert sent.status == 401
+        assert [v.rule for v in exposure_violations(sent)] == ["EXP-NO-CREDENTIALS"]  # on its own: either
+        other = client.post("/ad_groups/adgrp_unknown/unpause", headers=with_other_credentials(headers, sent))
+    finally:
+        client.close()
+        mock.stop()
+    assert dict(other.request_headers)["authorization"] != headers["Authorization"]
+    assert [v.rule for v in still_echoed(sent, other)] == (["EXP-NO-CREDENTIALS"] if stands else [])

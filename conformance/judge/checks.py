@@ -12,6 +12,7 @@ import contextvars
 import copy
 import json
 import re
+import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -255,27 +256,62 @@ def sent_credentials(exchange: Exchange) -> list[str]:
     return [credential for credential in dict.fromkeys(found) if len(credential) >= 8]
 
 
+def echoed_credentials(exchange: Exchange) -> list[str]:
+    """The request's credentials its response carries (body or headers), but for those the request
+    also sent as data, which an answer may name (a 404 its id): a generated request can carry the
+    same string as its credential and its id (hypothesis reuses values)."""
+    body = exchange.response_body
+    headers = " ".join(value for _, value in exchange.response_headers)
+    as_data = unquote(urlsplit(exchange.url).path).encode("latin-1", "replace") + exchange.request_body
+    return [
+        credential
+        for credential in sent_credentials(exchange)
+        if credential.encode("latin-1", "replace") not in as_data
+        and (credential.encode("latin-1", "replace") in body or credential in headers)
+    ]
+
+
+def with_other_credentials(headers: dict[str, str | bytes], exchange: Exchange) -> dict[str, str | bytes]:
+    """The headers a request was sent with (``exchange`` its record), each credential replaced by
+    random characters of its length: a text the answer carries whatever was sent is the server's
+    own words, not the credential echoed (a generated token that reads "unauthorized")."""
+    replaced = dict(headers)
+    for credential in sent_credentials(exchange):
+        other = secrets.token_hex(len(credential))[: len(credential)]
+        for name, value in replaced.items():
+            if isinstance(value, bytes):  # a non-ASCII value, as the wire carries it (latin-1 read)
+                replaced[name] = value.replace(credential.encode("latin-1", "replace"), other.encode())
+            else:
+                replaced[name] = value.replace(credential, other)
+    return replaced
+
+
+def still_echoed(exchange: Exchange, other: Exchange) -> list[rules.Violation]:
+    """EXP-NO-CREDENTIALS where ``exchange`` carries a credential ``other`` (the same request with
+    other credentials, ``with_other_credentials``) does not: it came from the request."""
+    other_text = other.response_body + " ".join(value for _, value in other.response_headers).encode(
+        "latin-1", "replace"
+    )
+    if any(
+        credential.encode("latin-1", "replace") not in other_text
+        for credential in echoed_credentials(exchange)
+    ):
+        return [violation("EXP-NO-CREDENTIALS", "the response carries the credentials the request sent")]
+    return []
+
+
 def exposure_violations(exchange: Exchange) -> list[rules.Violation]:
     """EXP-NO-CREDENTIALS, EXP-NO-STACK and EXP-NO-PUBLIC-CACHE for any response."""
     if exchange.status is None:
         return []
     found = []
     body = exchange.response_body
-    headers = " ".join(value for _, value in exchange.response_headers)
-    # what the request also sent as data, which an answer may name (a 404 its id): a generated
-    # request can carry the same string as its credential and its id (hypothesis reuses values)
-    as_data = unquote(urlsplit(exchange.url).path).encode("latin-1", "replace") + exchange.request_body
-    for credential in sent_credentials(exchange):
-        if credential.encode("latin-1", "replace") in as_data:
-            continue
-        if credential.encode("latin-1", "replace") in body or credential in headers:
-            where = "body" if credential.encode("latin-1", "replace") in body else "headers"
-            found.append(
-                violation(
-                    "EXP-NO-CREDENTIALS", f"the response's {where} carry the credentials the request sent"
-                )
-            )
-            break
+    echoed = echoed_credentials(exchange)
+    if echoed:
+        where = "body" if echoed[0].encode("latin-1", "replace") in body else "headers"
+        found.append(
+            violation("EXP-NO-CREDENTIALS", f"the response's {where} carry the credentials the request sent")
+        )
     if exchange.status >= 400:
         match = STACK_TRACE.search(body[:100_000].decode("utf-8", "replace"))
         if match:
