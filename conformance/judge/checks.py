@@ -256,19 +256,23 @@ def sent_credentials(exchange: Exchange) -> list[str]:
     return [credential for credential in dict.fromkeys(found) if len(credential) >= 8]
 
 
+def _wire(text: str) -> bytes:
+    """Text as the wire carries it (httpx reads header values as latin-1)."""
+    return text.encode("latin-1", "replace")
+
+
+def _carried(exchange: Exchange) -> bytes:
+    """What a response carries where a credential would show: its body and its header values."""
+    return exchange.response_body + b"\n" + _wire(" ".join(value for _, value in exchange.response_headers))
+
+
 def echoed_credentials(exchange: Exchange) -> list[str]:
     """The request's credentials its response carries (body or headers), but for those the request
     also sent as data, which an answer may name (a 404 its id): a generated request can carry the
     same string as its credential and its id (hypothesis reuses values)."""
-    body = exchange.response_body
-    headers = " ".join(value for _, value in exchange.response_headers)
-    as_data = unquote(urlsplit(exchange.url).path).encode("latin-1", "replace") + exchange.request_body
-    return [
-        credential
-        for credential in sent_credentials(exchange)
-        if credential.encode("latin-1", "replace") not in as_data
-        and (credential.encode("latin-1", "replace") in body or credential in headers)
-    ]
+    as_data = _wire(unquote(urlsplit(exchange.url).path)) + exchange.request_body
+    carried = _carried(exchange)
+    return [c for c in sent_credentials(exchange) if _wire(c) not in as_data and _wire(c) in carried]
 
 
 def with_other_credentials(headers: dict[str, str | bytes], exchange: Exchange) -> dict[str, str | bytes]:
@@ -279,8 +283,8 @@ def with_other_credentials(headers: dict[str, str | bytes], exchange: Exchange) 
     for credential in sent_credentials(exchange):
         other = secrets.token_hex(len(credential))[: len(credential)]
         for name, value in replaced.items():
-            if isinstance(value, bytes):  # a non-ASCII value, as the wire carries it (latin-1 read)
-                replaced[name] = value.replace(credential.encode("latin-1", "replace"), other.encode())
+            if isinstance(value, bytes):  # a non-ASCII value, as the wire carries it
+                replaced[name] = value.replace(_wire(credential), other.encode())
             else:
                 replaced[name] = value.replace(credential, other)
     return replaced
@@ -289,13 +293,8 @@ def with_other_credentials(headers: dict[str, str | bytes], exchange: Exchange) 
 def still_echoed(exchange: Exchange, other: Exchange) -> list[rules.Violation]:
     """EXP-NO-CREDENTIALS where ``exchange`` carries a credential ``other`` (the same request with
     other credentials, ``with_other_credentials``) does not: it came from the request."""
-    other_text = other.response_body + " ".join(value for _, value in other.response_headers).encode(
-        "latin-1", "replace"
-    )
-    if any(
-        credential.encode("latin-1", "replace") not in other_text
-        for credential in echoed_credentials(exchange)
-    ):
+    carried = _carried(other)
+    if any(_wire(credential) not in carried for credential in echoed_credentials(exchange)):
         return [violation("EXP-NO-CREDENTIALS", "the response carries the credentials the request sent")]
     return []
 
@@ -308,7 +307,7 @@ def exposure_violations(exchange: Exchange) -> list[rules.Violation]:
     body = exchange.response_body
     echoed = echoed_credentials(exchange)
     if echoed:
-        where = "body" if echoed[0].encode("latin-1", "replace") in body else "headers"
+        where = "body" if _wire(echoed[0]) in body else "headers"
         found.append(
             violation("EXP-NO-CREDENTIALS", f"the response's {where} carry the credentials the request sent")
         )

@@ -86,6 +86,11 @@ EXIT_SUITE_ERROR = 3  # a test ended in an exception raised by the suite, not a 
 EXIT_NOT_RESTORED = 6  # an ad group's status before the run is unknown, or its restore failed
 
 
+def unwrapped(error: BaseException) -> list[BaseException]:
+    """The leaves of ``error`` (``leaves``), each target stop as the target error it carries."""
+    return [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+
+
 def verdicts_in(error: BaseException) -> list[RuleFailure | AdvisoryFinding]:
     """The rule verdicts an exception carries (inside whatever groups hypothesis wraps them in)."""
     return [verdict for leaf in leaves(error) if (verdict := verdict_of(leaf)) is not None]
@@ -93,20 +98,20 @@ def verdicts_in(error: BaseException) -> list[RuleFailure | AdvisoryFinding]:
 
 def raised_by_suite(error: BaseException) -> bool:
     """Neither a rule verdict nor a target error (inside whatever groups hypothesis wraps them in)."""
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    found = unwrapped(error)
     return not found or not all(isinstance(leaf, (RuleFailure, TargetError)) for leaf in found)
 
 
 def stopped_by_target(error: BaseException) -> bool:
     """Only target errors, no rule verdict (inside whatever groups hypothesis wraps them in)."""
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    found = unwrapped(error)
     return bool(found) and all(isinstance(leaf, TargetError) for leaf in found)
 
 
 def error_line(error: BaseException) -> str:
     """The first line of each exception the suite raised, or of each target error (a test the target
     stopped names no rule: this line says why); none for a rule verdict."""
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    found = unwrapped(error)
     shown = found if raised_by_suite(error) else [leaf for leaf in found if isinstance(leaf, TargetError)]
     return "; ".join(
         dict.fromkeys(
@@ -122,7 +127,7 @@ def verdict_text(error: BaseException, curl: bool = True) -> str | None:
     anything else: an error in the suite itself keeps its traceback."""
     if raised_by_suite(error):
         return None
-    found = [leaf.error if isinstance(leaf, TargetStopped) else leaf for leaf in leaves(error)]
+    found = unwrapped(error)
     targets = [leaf for leaf in found if isinstance(leaf, TargetError)]
     if targets and len(targets) == len(found):
         return f"TargetError: {targets[0]}"

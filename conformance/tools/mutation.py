@@ -175,22 +175,18 @@ def evaluate(
     extra: list[str] | None = None,
     profile: str = "default",
     by_rule: bool = False,
-    forked: bool = False,
     servers: ForkServers | None = None,
 ) -> list[Verdict]:
-    """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time. ``servers``:
-    the fork servers to run from (a caller's own, as the self-tests'); ``forked``: new ones."""
-    with contextlib.ExitStack() as stack:
-        if servers is None and forked:
-            servers = stack.enter_context(ForkServers(ROOT))
+    """Run the suites once per fault (None: the clean mock), ``jobs`` runs at a time, forked from
+    ``servers`` where given (conformance.tools.forkserver: one server per calling thread)."""
 
-        def judge(fault: str | None) -> Verdict:
-            return run_suites(fault, extra or [], profile, by_rule, servers)
+    def judge(fault: str | None) -> Verdict:
+        return run_suites(fault, extra or [], profile, by_rule, servers)
 
-        if jobs <= 1:  # in the calling thread, which keeps its fork server (one per thread) for the next call
-            return [judge(fault) for fault in faults]
-        with ThreadPoolExecutor(jobs) as pool:
-            return list(pool.map(judge, faults))
+    if jobs <= 1:  # in the calling thread, which keeps its fork server for the next call
+        return [judge(fault) for fault in faults]
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(judge, faults))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,14 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in the fault catalogue: {', '.join(unknown)}")
     started = time.monotonic()
-    verdicts = evaluate(
-        [None, *faults],
-        jobs=args.jobs,
-        extra=extra,
-        profile=args.profile,
-        by_rule=args.by_rule,
-        forked=args.fork,
-    )
+    with ForkServers(ROOT) if args.fork else contextlib.nullcontext() as servers:
+        verdicts = evaluate(
+            [None, *faults],
+            jobs=args.jobs,
+            extra=extra,
+            profile=args.profile,
+            by_rule=args.by_rule,
+            servers=servers,
+        )
     clean, *mutants = verdicts
     applicable = [v for v in mutants if v.applicable]
     score = sum(v.detected for v in applicable) / len(applicable) if applicable else 1.0
